@@ -1,0 +1,1 @@
+//! Host for the plugin .so files.

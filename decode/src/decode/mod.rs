@@ -1,0 +1,5 @@
+//! Wire formats. Each decoder is a push parser: partial input is not an error.
+
+pub mod encoding;
+pub mod http1;
+pub mod sse;

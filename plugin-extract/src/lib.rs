@@ -1,0 +1,1 @@
+//! The aifields extract plugin.

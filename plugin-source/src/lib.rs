@@ -1,0 +1,1 @@
+//! The aisensor source plugin.
