@@ -79,17 +79,17 @@ impl AiFields {
         let number = req.event.event_number();
         let hit = matches!(&self.last, Some(p) if p.event_number == number && p.bytes == bytes);
         if !hit {
-            let parsed = self.last.get_or_insert_with(|| Parsed {
-                event_number: 0,
-                bytes: Vec::new(),
-                payload: Err(String::new()),
+            // Reuse the previous event's buffer: no allocation per event once it is large enough.
+            let mut copy = self.last.take().map(|p| p.bytes).unwrap_or_default();
+            copy.clear();
+            copy.extend_from_slice(bytes);
+            self.last = Some(Parsed {
+                event_number: number,
+                bytes: copy,
+                payload: Payload::from_json(bytes).map_err(|e| e.to_string()),
             });
-            parsed.event_number = number;
-            parsed.bytes.clear();
-            parsed.bytes.extend_from_slice(bytes);
-            parsed.payload = Payload::from_json(bytes).map_err(|e| e.to_string());
         }
-        match &self.last.as_ref().expect("filled above").payload {
+        match &self.last.as_ref().expect("set above").payload {
             Ok(payload) => Ok(payload),
             Err(e) => Err(anyhow!("event {number}: not an aisensor payload: {e}")),
         }

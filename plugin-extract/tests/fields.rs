@@ -291,6 +291,18 @@ fn field_names_and_descriptions_follow_falco_conventions() {
     );
 }
 
+#[test]
+fn the_plugin_serves_plugin_events_of_the_aisensor_source_only() {
+    let api = &AIFIELDS.__bindgen_anon_2;
+    let sources = unsafe { CStr::from_ptr(api.get_extract_event_sources.unwrap()()) };
+    assert_eq!(sources.to_str().unwrap(), r#"["aisensor"]"#);
+
+    let mut count = 0u32;
+    let types = unsafe { api.get_extract_event_types.unwrap()(&mut count, std::ptr::null_mut()) };
+    let types = unsafe { std::slice::from_raw_parts(types, count as usize) };
+    assert_eq!(types, [322], "PPME_PLUGINEVENT_E");
+}
+
 /// `[a-z]+[a-z0-9_]*(\.[a-z]+[a-z0-9_]*)+`
 fn valid_field_name(name: &str) -> bool {
     let parts: Vec<&str> = name.split('.').collect();
