@@ -1,0 +1,416 @@
+//! Loading the probe into the kernel and attaching it: raw tracepoints for the process life
+//! cycle, uprobes on every OpenSSL found. Everything is detached when the [`Probe`] is dropped.
+
+use std::collections::HashSet;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use aya::maps::{MapData, RingBuf};
+use aya::programs::uprobe::{UProbeAttachLocation, UProbeScope};
+use aya::programs::{RawTracePoint, UProbe};
+use aya::{Btf, Ebpf, EbpfLoader};
+
+use crate::counters::KernelCounters;
+use crate::ring::Ring;
+use crate::targets::{self, FileId, SslFn};
+
+static SSL_OBJ: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/ssl.bpf.o"));
+static PROCESS_OBJ: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/process.bpf.o"));
+
+/// Upper bound of [`ProbeConfig::max_capture_bytes`] (`MAX_CAPTURE_LIMIT` in `ssl.bpf.c`).
+pub const MAX_CAPTURE_LIMIT: u32 = 4 << 20;
+
+const RAW_TRACEPOINTS: &[&str] = &[
+    "sched_process_exec",
+    "sched_process_fork",
+    "sched_process_exit",
+];
+
+/// How to load the probe.
+#[derive(Debug, Clone)]
+pub struct ProbeConfig {
+    /// Size of the plaintext ring buffer in bytes: a power of two, at least one page.
+    pub ring_buffer_bytes: u32,
+    /// Plaintext bytes captured per `SSL_*` call at most (up to [`MAX_CAPTURE_LIMIT`]); the
+    /// rest of a larger call is dropped, flagged truncated and counted.
+    pub max_capture_bytes: u32,
+    /// Files to probe besides the discovered ones (libraries or executables exporting
+    /// `SSL_write`).
+    pub extra_targets: Vec<PathBuf>,
+    /// Also probe the executables and libssl files of the processes running at load time.
+    pub scan_processes: bool,
+}
+
+impl Default for ProbeConfig {
+    fn default() -> Self {
+        ProbeConfig {
+            ring_buffer_bytes: 64 << 20,
+            max_capture_bytes: 1 << 20,
+            extra_targets: Vec::new(),
+            scan_processes: true,
+        }
+    }
+}
+
+/// A file the uprobes are attached to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachedTarget {
+    /// The path the probes were attached through.
+    pub path: PathBuf,
+    /// Functions probed (entry and return).
+    pub attached: Vec<SslFn>,
+    /// Functions the file does not export (e.g. OpenSSL 1.1 has no `_ex` variants) or that
+    /// failed to attach.
+    pub missing: Vec<SslFn>,
+}
+
+/// The loaded, attached probe.
+pub struct Probe {
+    ssl: Ebpf,
+    process: Ebpf,
+    ring: Option<Ring>,
+    targets: Vec<AttachedTarget>,
+    attached: HashSet<FileId>,
+    /// Files checked and found not to export `SSL_write`, with their mtime (a rebuilt file is
+    /// checked again).
+    not_targets: HashSet<(FileId, i64)>,
+}
+
+/// Entry and return program of one function, in `ssl.bpf.c`.
+fn programs(f: SslFn) -> (&'static str, &'static str) {
+    match f {
+        SslFn::Write => ("ssl_write_entry", "ssl_write_return"),
+        SslFn::Read => ("ssl_read_entry", "ssl_read_return"),
+        SslFn::WriteEx => ("ssl_write_ex_entry", "ssl_write_ex_return"),
+        SslFn::ReadEx => ("ssl_read_ex_entry", "ssl_read_ex_return"),
+    }
+}
+
+impl Probe {
+    /// Loads the probe, attaches the process tracepoints and every discovered target.
+    ///
+    /// Fails with an actionable message when the process lacks the privileges, the kernel
+    /// lacks BTF, or no OpenSSL at all is found to attach to.
+    pub fn load(cfg: &ProbeConfig) -> anyhow::Result<Probe> {
+        check_config(cfg)?;
+        check_privileges()?;
+        let btf = Btf::from_sys_fs().context(
+            "the kernel has no usable BTF at /sys/kernel/btf/vmlinux \
+             (CONFIG_DEBUG_INFO_BTF=y is needed to load the aisensor probe)",
+        )?;
+
+        let mut ssl = EbpfLoader::new()
+            .btf(Some(&btf))
+            .override_global("max_capture_bytes", &cfg.max_capture_bytes, true)
+            .map_max_entries("events", cfg.ring_buffer_bytes)
+            .load(SSL_OBJ)
+            .map_err(load_error)
+            .context("loading the SSL probe (ssl.bpf.o)")?;
+        for f in SslFn::ALL {
+            let (entry, ret) = programs(f);
+            for name in [entry, ret] {
+                uprobe(&mut ssl, name)?
+                    .load()
+                    .map_err(load_error)
+                    .with_context(|| format!("loading BPF program {name}"))?;
+            }
+        }
+
+        let mut process = EbpfLoader::new()
+            .btf(Some(&btf))
+            .load(PROCESS_OBJ)
+            .map_err(load_error)
+            .context("loading the process probe (process.bpf.o)")?;
+        for tp in RAW_TRACEPOINTS {
+            let prog: &mut RawTracePoint = process
+                .program_mut(tp)
+                .with_context(|| format!("process.bpf.o has no program {tp}"))?
+                .try_into()?;
+            prog.load()
+                .map_err(load_error)
+                .with_context(|| format!("loading BPF program {tp}"))?;
+            prog.attach(tp)
+                .with_context(|| format!("attaching to raw tracepoint {tp}"))?;
+        }
+
+        let ring = Ring::new(
+            take_ring(&mut process, "proc_events")?,
+            take_ring(&mut ssl, "events")?,
+        );
+        let mut probe = Probe {
+            ssl,
+            process,
+            ring: Some(ring),
+            targets: Vec::new(),
+            attached: HashSet::new(),
+            not_targets: HashSet::new(),
+        };
+
+        let libs = targets::find_libssl();
+        if libs.is_empty() {
+            log::warn!(
+                "no {} found in /etc/ld.so.cache or {:?}",
+                targets::LIBSSL_NAMES.join(" or "),
+                targets::LIB_DIRS
+            );
+        }
+        for lib in &libs {
+            if let Err(e) = probe.attach_file(lib) {
+                log::warn!("not probing {}: {e:#}", lib.display());
+            }
+        }
+        for extra in &cfg.extra_targets {
+            let attached = probe
+                .attach_file(extra)
+                .with_context(|| format!("extra target {}", extra.display()))?;
+            if !attached && !probe.is_attached(extra) {
+                bail!(
+                    "extra target {} does not export SSL_write: nothing to probe there",
+                    extra.display()
+                );
+            }
+        }
+        if cfg.scan_processes {
+            for pid in targets::pids() {
+                probe.attach_process(pid);
+            }
+        }
+        if probe.targets.is_empty() {
+            bail!(
+                "no OpenSSL to probe: no {} in /etc/ld.so.cache or {:?}, and no running \
+                 executable exports SSL_write; install libssl3 or list the library in \
+                 extra_targets",
+                targets::LIBSSL_NAMES.join(" or "),
+                targets::LIB_DIRS
+            );
+        }
+        Ok(probe)
+    }
+
+    /// The files probed so far.
+    pub fn targets(&self) -> Vec<AttachedTarget> {
+        self.targets.clone()
+    }
+
+    /// Probes `path` (e.g. a newly exec'd file) if it exports `SSL_write`.
+    ///
+    /// `Ok(true)`: newly attached. `Ok(false)`: already attached, or not a target (not an ELF
+    /// file, no `SSL_write` export); such files are remembered and not read again. `Err`:
+    /// the file cannot be read, or attaching failed.
+    pub fn attach_path(&mut self, path: &Path) -> anyhow::Result<bool> {
+        self.attach_file(path)
+    }
+
+    /// Probes the executable and the mapped libssl files of process `pid` (paths resolved
+    /// through `/proc/<pid>/root`, so a containerised process works). Returns how many files
+    /// were newly attached; files that fail are logged, not fatal (the process may be gone).
+    pub fn attach_process(&mut self, pid: u32) -> usize {
+        let mut n = 0;
+        for file in targets::process_files(pid) {
+            match self.attach_file(&file) {
+                Ok(true) => n += 1,
+                Ok(false) => {}
+                Err(e) => log::debug!("pid {pid}: not probing {}: {e:#}", file.display()),
+            }
+        }
+        n
+    }
+
+    /// Activity and drop counters of the kernel side, summed over CPUs.
+    pub fn counters(&self) -> anyhow::Result<KernelCounters> {
+        let mut c = KernelCounters::default();
+        c.add_from(&self.ssl)?;
+        c.add_from(&self.process)?;
+        Ok(c)
+    }
+
+    /// Waits at most `timeout` for records and hands each to `f`; see [`Ring::poll`].
+    /// Fails if the ring was taken with [`Probe::take_ring`].
+    pub fn poll(&mut self, timeout: Duration, f: impl FnMut(&[u8])) -> anyhow::Result<usize> {
+        match &mut self.ring {
+            Some(r) => r.poll(timeout, f),
+            None => bail!("the probe's ring buffers were taken by take_ring()"),
+        }
+    }
+
+    /// Hands the ring buffers over, e.g. to a drain thread, while this `Probe` keeps attaching
+    /// and reading counters. `None` if already taken.
+    pub fn take_ring(&mut self) -> Option<Ring> {
+        self.ring.take()
+    }
+
+    fn is_attached(&self, path: &Path) -> bool {
+        FileId::of(path).is_ok_and(|id| self.attached.contains(&id))
+    }
+
+    fn attach_file(&mut self, path: &Path) -> anyhow::Result<bool> {
+        let meta = fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+        let id = FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        };
+        if self.attached.contains(&id) || self.not_targets.contains(&(id, meta.mtime())) {
+            return Ok(false);
+        }
+        if !meta.is_file() {
+            bail!("{} is not a regular file", path.display());
+        }
+        let exports = match targets::ssl_exports(path) {
+            Ok(e) if e.is_target() => e,
+            // Not ELF, another architecture, or no SSL_write: not a target, and will not be.
+            _ => {
+                self.not_targets.insert((id, meta.mtime()));
+                return Ok(false);
+            }
+        };
+        // Prefer a stable, readable path (/usr/bin/node over /proc/123/exe) when it names the
+        // same file.
+        let path = match fs::canonicalize(path) {
+            Ok(p) if FileId::of(&p).is_ok_and(|i| i == id) => p,
+            _ => path.to_path_buf(),
+        };
+
+        let mut target = AttachedTarget {
+            path: path.clone(),
+            attached: Vec::new(),
+            missing: Vec::new(),
+        };
+        for f in SslFn::ALL {
+            let Some(offset) = exports.offset(f) else {
+                target.missing.push(f);
+                continue;
+            };
+            // Return probe first: an entry seen without its return would leave a stale stash.
+            let (entry, ret) = programs(f);
+            let res = [ret, entry].into_iter().try_for_each(|name| {
+                uprobe(&mut self.ssl, name)?
+                    .attach(
+                        UProbeAttachLocation::AbsoluteOffset(offset),
+                        &path,
+                        UProbeScope::AllProcesses,
+                    )
+                    .with_context(|| format!("attaching {name} to {}", path.display()))?;
+                anyhow::Ok(())
+            });
+            match res {
+                Ok(()) => target.attached.push(f),
+                Err(e) => {
+                    log::warn!("{e:#}");
+                    target.missing.push(f);
+                }
+            }
+        }
+        if !target.attached.contains(&SslFn::Write) {
+            bail!(
+                "could not attach SSL_write probes to {} (see the log)",
+                path.display()
+            );
+        }
+        if !target.missing.is_empty() {
+            let names: Vec<&str> = target.missing.iter().map(|f| f.symbol()).collect();
+            log::info!(
+                "{}: probing without {} (not exported)",
+                path.display(),
+                names.join(", ")
+            );
+        }
+        log::debug!("probing {}", path.display());
+        self.attached.insert(id);
+        self.targets.push(target);
+        Ok(true)
+    }
+}
+
+fn uprobe<'a>(ebpf: &'a mut Ebpf, name: &str) -> anyhow::Result<&'a mut UProbe> {
+    let prog = ebpf
+        .program_mut(name)
+        .with_context(|| format!("ssl.bpf.o has no program {name}"))?;
+    Ok(prog.try_into()?)
+}
+
+fn take_ring(ebpf: &mut Ebpf, name: &str) -> anyhow::Result<RingBuf<MapData>> {
+    let map = ebpf
+        .take_map(name)
+        .with_context(|| format!("the probe has no map {name}"))?;
+    Ok(RingBuf::try_from(map)?)
+}
+
+fn check_config(cfg: &ProbeConfig) -> anyhow::Result<()> {
+    let rb = cfg.ring_buffer_bytes;
+    if rb < 4096 || !rb.is_power_of_two() {
+        bail!("ring_buffer_bytes must be a power of two of at least 4096, not {rb}");
+    }
+    if cfg.max_capture_bytes > MAX_CAPTURE_LIMIT {
+        bail!(
+            "max_capture_bytes must be at most {MAX_CAPTURE_LIMIT}, not {}",
+            cfg.max_capture_bytes
+        );
+    }
+    Ok(())
+}
+
+const CAP_SYS_ADMIN: u32 = 21;
+const CAP_PERFMON: u32 = 38;
+const CAP_BPF: u32 = 39;
+const PRIVILEGE_HINT: &str = "run as root or with CAP_BPF+CAP_PERFMON";
+
+/// Fails early, with the fix, when the process cannot load BPF programs or open uprobes.
+fn check_privileges() -> anyhow::Result<()> {
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let caps = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0);
+    let has = |cap: u32| caps & (1u64 << cap) != 0;
+    if has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
+        Ok(())
+    } else {
+        bail!(
+            "loading the eBPF probe needs CAP_BPF and CAP_PERFMON (effective capabilities \
+             {caps:#x}): {PRIVILEGE_HINT}"
+        )
+    }
+}
+
+/// Turns a permission failure of a load into the privilege hint, keeping other errors (the
+/// verifier log is in their message).
+fn load_error<E: std::error::Error + Send + Sync + 'static>(e: E) -> anyhow::Error {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if io.raw_os_error() == Some(libc::EPERM) {
+                return anyhow::Error::new(e).context(PRIVILEGE_HINT);
+            }
+        }
+        src = s.source();
+    }
+    anyhow::Error::new(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_is_validated() {
+        let ok = ProbeConfig::default();
+        assert!(check_config(&ok).is_ok());
+        let bad_ring = ProbeConfig {
+            ring_buffer_bytes: 3 << 20,
+            ..ProbeConfig::default()
+        };
+        assert!(check_config(&bad_ring)
+            .unwrap_err()
+            .to_string()
+            .contains("power of two"));
+        let bad_cap = ProbeConfig {
+            max_capture_bytes: MAX_CAPTURE_LIMIT + 1,
+            ..ProbeConfig::default()
+        };
+        assert!(check_config(&bad_cap).is_err());
+    }
+}
