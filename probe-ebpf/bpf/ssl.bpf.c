@@ -189,10 +189,10 @@ static __always_inline int on_return(struct pt_regs *ctx, __u32 func)
 	if (call_len > cap) {
 		count(AISENSOR_CNT_TRUNCATED_CALLS, 1);
 		count(AISENSOR_CNT_TRUNCATED_BYTES, call_len - cap);
-		emit(&call, id, call_len, cap, AISENSOR_F_TRUNCATED);
-	} else {
-		emit(&call, id, call_len, call_len, 0);
 	}
+	/* One call site: emit() is inlined, and inlining it twice doubles the program. */
+	emit(&call, id, call_len, call_len > cap ? cap : call_len,
+	     call_len > cap ? AISENSOR_F_TRUNCATED : 0);
 	return 0;
 }
 

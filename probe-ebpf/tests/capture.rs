@@ -217,3 +217,58 @@ fn a_write_beyond_the_cap_is_truncated_flagged_and_counted() {
     );
     assert_eq!(after.ring_drops, 0);
 }
+
+#[test]
+fn a_full_ring_drops_whole_records_and_counts_them() {
+    // 64 KiB of ring holds 3 records of 16 KiB: a 300 KiB write cannot fit while nobody
+    // drains. What does not fit is counted; what was counted as written all arrives.
+    let mut probe = load(&ProbeConfig {
+        ring_buffer_bytes: 64 * 1024,
+        ..test_config()
+    });
+    let srv = server();
+    let n = 300 * 1024;
+    let path = format!("/overflow-{}", std::process::id());
+    let (pid, _) = python_client(srv.port, &["post", &path, &n.to_string()]);
+    let c = probe.counters().unwrap();
+
+    // Drain everything (every pid), keep ours.
+    let mut total = 0u64;
+    let mut ours: Vec<(u32, usize, u32)> = Vec::new();
+    while probe
+        .poll(std::time::Duration::from_millis(200), |b| {
+            total += 1;
+            if let Ok(aisensor_event::raw::RawRecord::Ssl(r)) =
+                aisensor_event::raw::RawRecord::parse(b)
+            {
+                if r.hdr.pid == pid && r.dir == Direction::Write {
+                    ours.push((r.offset, r.data.len(), r.call_len));
+                }
+            }
+        })
+        .unwrap()
+        > 0
+    {}
+    let proc_records = probe.counters().unwrap().proc_records;
+    assert!(c.ring_drops > 0, "the ring must have overflowed: {c:?}");
+    // Other tests' clients may fill the ring first: ours may be empty, never complete.
+    assert!(ours.len() < n / CHUNK_LEN, "{ours:?}");
+    // What we got is a prefix of the call: the copy stops at the first failed output.
+    let mut next = 0;
+    for (off, len, _) in &ours {
+        assert_eq!(*off as usize, next);
+        next += len;
+    }
+    let head = format!("POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {n}\r\n\r\n");
+    let call_len = (head.len() + n) as u64;
+    assert!(ours.iter().all(|r| r.2 as u64 == call_len));
+    let missing_records = call_len.div_ceil(CHUNK_LEN as u64) - ours.len() as u64;
+    assert!(c.ring_drops >= missing_records, "{c:?}");
+    assert!(c.ring_drop_bytes >= call_len - next as u64, "{c:?}");
+    // Every record the kernel counted as written reached userspace.
+    let written = probe.counters().unwrap().ssl_records + proc_records;
+    assert!(
+        total <= written && total >= c.ssl_records,
+        "{total} vs {c:?}"
+    );
+}
