@@ -200,6 +200,10 @@ impl Probe {
     /// `Ok(true)`: newly attached. `Ok(false)`: already attached, or not a target (not an ELF
     /// file, no `SSL_write` export); such files are remembered and not read again. `Err`:
     /// the file cannot be read, or attaching failed.
+    ///
+    /// An exec record's filename is the path given to execve: it may be relative to the
+    /// process's cwd, or name a file in another mount namespace. Use
+    /// [`Probe::attach_process`] with the record's pid when the path does not resolve.
     pub fn attach_path(&mut self, path: &Path) -> anyhow::Result<bool> {
         self.attach_file(path)
     }

@@ -272,3 +272,49 @@ fn a_full_ring_drops_whole_records_and_counts_them() {
         "{total} vs {c:?}"
     );
 }
+
+#[test]
+fn node_seen_at_exec_is_attached_and_then_captured() {
+    // The plugin's flow: an exec record names a new executable; attach_path probes it; its
+    // later TLS calls are captured. node waits for a go-file before its request (a real agent
+    // also starts up before its first API call; here the wait is explicit, not timed).
+    let mut probe = load(&test_config());
+    let srv = server();
+    let dir = TempDir::new("node-exec");
+    let go = dir.0.join("go");
+    let marker = format!("/node-exec-{}", std::process::id());
+    let script = format!(
+        "const fs = require('fs'); const t = setInterval(() => {{ if (!fs.existsSync({go:?})) \
+         return; clearInterval(t); require('https').get({{host: '127.0.0.1', port: {}, \
+         path: '{marker}', rejectUnauthorized: false}}, r => r.resume()); }}, 20); \
+         setTimeout(() => process.exit(3), 14000);",
+        srv.port
+    );
+    let child = Guard(
+        Command::new("/usr/bin/node")
+            .arg("-e")
+            .arg(&script)
+            .spawn()
+            .expect("running /usr/bin/node"),
+    );
+    let pid = child.0.id();
+    let seen = collect(&mut probe, &[], |s| {
+        s.procs
+            .iter()
+            .any(|(k, p)| *k == ProcKind::Exec && p.hdr.pid == pid)
+    });
+    let exec = seen
+        .procs
+        .iter()
+        .find(|(k, p)| *k == ProcKind::Exec && p.hdr.pid == pid)
+        .unwrap();
+    assert_eq!(exec.1.filename, "/usr/bin/node");
+    assert!(probe.attach_path(Path::new(&exec.1.filename)).unwrap());
+    std::fs::write(&go, "").unwrap();
+
+    let seen = collect(&mut probe, &[pid], |s| {
+        contains(&s.stream(pid, Direction::Write), marker.as_bytes())
+    });
+    assert!(seen.ssl_of(pid).iter().all(|r| r.comm == "node"));
+    drop(child);
+}
