@@ -19,7 +19,7 @@ use std::process::Command;
 const OBJECTS: &[&str] = &["ssl", "process"];
 const HEADERS: &[&str] = &["aisensor.h", "counters.h", "common.bpf.h"];
 const APT_HINT: &str =
-    "install them with: apt-get install clang-19 llvm-19 libbpf-dev linux-libc-dev \
+    "the eBPF probe needs clang and the libbpf and kernel UAPI headers: apt-get install clang-19 llvm-19 libbpf-dev linux-libc-dev \
      (or clang llvm libbpf-dev linux-libc-dev), or set AISENSOR_CLANG to a clang binary";
 
 fn main() {

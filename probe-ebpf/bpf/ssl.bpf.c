@@ -7,6 +7,10 @@
  * buffer as aisensor_ssl_rec records of at most AISENSOR_CHUNK_LEN bytes each. A call moving
  * more is split over consecutive records (same call_len, increasing offset); past
  * max_capture_bytes the rest is dropped, flagged and counted. Nothing is dropped silently.
+ *
+ * The records of one call are always a prefix of it: the copy stops at the first failure
+ * (ring full, unreadable buffer), counting what it did not emit. So a call whose last
+ * record ends before call_len without AISENSOR_F_TRUNCATED lost its tail to such a failure.
  */
 #include "common.bpf.h"
 
