@@ -364,6 +364,11 @@ const PRIVILEGE_HINT: &str = "run as root or with CAP_BPF+CAP_PERFMON";
 /// Fails early, with the fix, when the process cannot load BPF programs or open uprobes.
 fn check_privileges() -> anyhow::Result<()> {
     let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    check_capabilities(&status)
+}
+
+/// The capability check of [`check_privileges`] on the text of `/proc/<pid>/status`.
+fn check_capabilities(status: &str) -> anyhow::Result<()> {
     let caps = status
         .lines()
         .find_map(|l| l.strip_prefix("CapEff:"))
@@ -416,5 +421,31 @@ mod tests {
             ..ProbeConfig::default()
         };
         assert!(check_config(&bad_cap).is_err());
+    }
+
+    #[test]
+    fn capabilities_are_checked_with_an_actionable_message() {
+        let root = "Name:\tx\nCapEff:\t000001ffffffffff\n";
+        assert!(check_capabilities(root).is_ok());
+        let bpf_perfmon = format!("CapEff:\t{:016x}\n", (1u64 << 39) | (1u64 << 38));
+        assert!(check_capabilities(&bpf_perfmon).is_ok());
+        for status in [
+            "CapEff:\t0000000000000000\n",
+            "CapEff:\t0000008000000000\n",
+            "",
+        ] {
+            let err = check_capabilities(status).unwrap_err().to_string();
+            assert!(
+                err.contains("run as root or with CAP_BPF+CAP_PERFMON"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn probe_and_ring_can_move_to_another_thread() {
+        fn send<T: Send>() {}
+        send::<Probe>();
+        send::<Ring>();
     }
 }
