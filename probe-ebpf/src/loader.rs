@@ -307,16 +307,16 @@ impl Probe {
                 }
             }
         }
-        if !target.attached.contains(&SslFn::Write) {
+        if target.attached.is_empty() {
             bail!(
-                "could not attach SSL_write probes to {} (see the log)",
+                "could not attach any probe to {} (see the log)",
                 path.display()
             );
         }
         if !target.missing.is_empty() {
             let names: Vec<&str> = target.missing.iter().map(|f| f.symbol()).collect();
             log::info!(
-                "{}: probing without {} (not exported)",
+                "{}: probing without {} (not exported, or failed to attach)",
                 path.display(),
                 names.join(", ")
             );
