@@ -70,3 +70,610 @@ pub enum Http1Error {
     /// Bytes were lost where the parser cannot skip them (outside a body of known length).
     LostSync,
 }
+
+impl std::fmt::Display for Http1Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Http1Error::NotHttp => write!(f, "not an HTTP/1.x message"),
+            Http1Error::HeadTooLarge => write!(f, "HTTP head larger than the limit"),
+            Http1Error::BadHeader(e) => write!(f, "bad HTTP head: {e}"),
+            Http1Error::BadContentLength => write!(f, "bad Content-Length"),
+            Http1Error::BadChunk => write!(f, "bad chunked encoding"),
+            Http1Error::LostSync => write!(f, "bytes lost outside a body of known length"),
+        }
+    }
+}
+
+impl std::error::Error for Http1Error {}
+
+/// Methods a request may start with (RFC 9110 §9 and WebDAV's common ones).
+const METHODS: &[&[u8]] = &[
+    b"GET ",
+    b"POST ",
+    b"PUT ",
+    b"DELETE ",
+    b"PATCH ",
+    b"HEAD ",
+    b"OPTIONS ",
+    b"CONNECT ",
+    b"TRACE ",
+    b"PROPFIND ",
+    b"MKCOL ",
+    b"COPY ",
+    b"MOVE ",
+    b"LOCK ",
+    b"UNLOCK ",
+];
+
+/// True if `b` starts with a request line's method and a space.
+pub fn starts_like_request(b: &[u8]) -> bool {
+    METHODS.iter().any(|m| b.starts_with(m))
+}
+
+/// True if `b` starts with an HTTP/1.x status line.
+pub fn starts_like_response(b: &[u8]) -> bool {
+    b.starts_with(b"HTTP/1.")
+}
+
+/// True if `b` could still become a message start of `role` once more bytes arrive.
+fn could_start(role: Role, b: &[u8]) -> bool {
+    let prefix_of = |whole: &[u8]| whole.starts_with(&b[..b.len().min(whole.len())]);
+    match role {
+        Role::Request => METHODS.iter().any(|m| prefix_of(m)) || starts_like_request(b),
+        Role::Response => prefix_of(b"HTTP/1.") || starts_like_response(b),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    /// Reading a head (request/status line + headers) into `buf`.
+    Head,
+    /// Inside a body of known remaining length.
+    Body {
+        remaining: u64,
+    },
+    /// Reading a chunk-size line into `buf`.
+    ChunkSize,
+    /// Inside chunk data.
+    Chunk {
+        remaining: u64,
+    },
+    /// The CRLF after chunk data: how many of its 2 bytes are still due.
+    ChunkEnd {
+        due: u8,
+    },
+    /// Trailer fields after the last chunk, up to an empty line, into `buf`.
+    Trailers,
+    /// A response body delimited by the end of the connection.
+    UntilClose,
+    Failed(Http1Error),
+}
+
+/// Most header fields in one head.
+const MAX_HEADERS: usize = 256;
+/// Longest chunk-size line.
+const MAX_CHUNK_LINE: usize = 4096;
+
+pub struct MessageParser {
+    role: Role,
+    limits: Limits,
+    state: State,
+    /// Bytes of a head, chunk-size line or trailers being accumulated.
+    buf: Vec<u8>,
+    /// The message being read (after its head).
+    cur: Option<Message>,
+    /// Responses: for each request still unanswered, whether its response has no body (HEAD).
+    expect_no_body: std::collections::VecDeque<bool>,
+}
+
+impl MessageParser {
+    pub fn new(role: Role, limits: Limits) -> Self {
+        Self {
+            role,
+            limits,
+            state: State::Head,
+            buf: Vec::new(),
+            cur: None,
+            expect_no_body: Default::default(),
+        }
+    }
+
+    /// Responses only: the method of the request the next response answers (HEAD responses
+    /// have no body). Call once per request, in order.
+    pub fn expect_response_to(&mut self, method: &str) {
+        self.expect_no_body
+            .push_back(method.eq_ignore_ascii_case("HEAD"));
+    }
+
+    /// True while part of a message is buffered.
+    pub fn in_message(&self) -> bool {
+        !matches!(self.state, State::Head | State::Failed(_)) || !self.buf.is_empty()
+    }
+
+    /// Bytes currently held.
+    pub fn buffered(&self) -> usize {
+        self.buf.capacity() + self.cur.as_ref().map_or(0, |m| m.body.capacity())
+    }
+
+    /// Feeds bytes in order; complete messages are appended to `out`. After an error the
+    /// parser stays failed.
+    pub fn push(&mut self, data: &[u8], out: &mut Vec<Message>) -> Result<(), Http1Error> {
+        if let State::Failed(e) = &self.state {
+            return Err(e.clone());
+        }
+        let r = self.feed(data, out);
+        if let Err(e) = &r {
+            self.fail(e.clone());
+        }
+        r
+    }
+
+    /// `n` bytes of the stream were lost. Inside a body of known length they are skipped and
+    /// the message is marked truncated; anywhere else the parser loses sync.
+    pub fn gap(&mut self, n: u64, out: &mut Vec<Message>) -> Result<(), Http1Error> {
+        if n == 0 {
+            return Ok(());
+        }
+        let ok = match &mut self.state {
+            State::Failed(e) => return Err(e.clone()),
+            State::Body { remaining } | State::Chunk { remaining } if n <= *remaining => {
+                *remaining -= n;
+                true
+            }
+            State::UntilClose => true,
+            _ => false,
+        };
+        if !ok {
+            self.fail(Http1Error::LostSync);
+            return Err(Http1Error::LostSync);
+        }
+        if let Some(m) = self.cur.as_mut() {
+            m.body_truncated = true;
+            m.wire_len += n;
+        }
+        match self.state {
+            State::Body { remaining: 0 } => self.complete(out),
+            State::Chunk { remaining: 0 } => self.state = State::ChunkEnd { due: 2 },
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// End of stream: a response delimited by the connection's end is complete now.
+    pub fn finish(&mut self) -> Option<Message> {
+        if self.state == State::UntilClose {
+            self.state = State::Head;
+            return self.cur.take();
+        }
+        None
+    }
+
+    fn fail(&mut self, e: Http1Error) {
+        self.state = State::Failed(e);
+        self.buf = Vec::new();
+        self.cur = None;
+    }
+
+    fn complete(&mut self, out: &mut Vec<Message>) {
+        self.state = State::Head;
+        if let Some(m) = self.cur.take() {
+            out.push(m);
+        }
+    }
+
+    /// Appends body bytes, keeping at most `max_body`.
+    fn body(&mut self, bytes: &[u8]) {
+        if let Some(m) = self.cur.as_mut() {
+            m.wire_len += bytes.len() as u64;
+            let room = self.limits.max_body.saturating_sub(m.body.len());
+            if bytes.len() > room {
+                m.body_truncated = true;
+            }
+            m.body.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
+    }
+
+    fn feed(&mut self, mut data: &[u8], out: &mut Vec<Message>) -> Result<(), Http1Error> {
+        while !data.is_empty() {
+            match self.state.clone() {
+                State::Failed(e) => return Err(e),
+                State::Head => {
+                    if self.buf.is_empty() {
+                        // Empty lines between messages are allowed (RFC 9112 §2.2).
+                        let skip = data
+                            .iter()
+                            .take_while(|&&b| b == b'\r' || b == b'\n')
+                            .count();
+                        data = &data[skip..];
+                        if data.is_empty() {
+                            break;
+                        }
+                    }
+                    let (taken, done) = take_head(&self.buf, data);
+                    self.buf.extend_from_slice(&data[..taken]);
+                    data = &data[taken..];
+                    if !could_start(self.role, &self.buf) {
+                        return Err(Http1Error::NotHttp);
+                    }
+                    if self.buf.len() > self.limits.max_head {
+                        return Err(Http1Error::HeadTooLarge);
+                    }
+                    if done {
+                        let head = std::mem::take(&mut self.buf);
+                        self.on_head(&head, out)?;
+                        self.buf = head;
+                        self.buf.clear();
+                    }
+                }
+                State::Body { remaining } => {
+                    let n = (remaining.min(data.len() as u64)) as usize;
+                    self.body(&data[..n]);
+                    data = &data[n..];
+                    self.state = State::Body {
+                        remaining: remaining - n as u64,
+                    };
+                    if remaining == n as u64 {
+                        self.complete(out);
+                    }
+                }
+                State::ChunkSize => {
+                    let (taken, line) = take_line(data);
+                    self.buf.extend_from_slice(&data[..taken]);
+                    self.wire(taken);
+                    data = &data[taken..];
+                    if self.buf.len() > MAX_CHUNK_LINE {
+                        return Err(Http1Error::BadChunk);
+                    }
+                    if line {
+                        let size = parse_chunk_size(&self.buf)?;
+                        self.buf.clear();
+                        self.state = if size == 0 {
+                            State::Trailers
+                        } else {
+                            State::Chunk { remaining: size }
+                        };
+                    }
+                }
+                State::Chunk { remaining } => {
+                    let n = (remaining.min(data.len() as u64)) as usize;
+                    self.body(&data[..n]);
+                    data = &data[n..];
+                    self.state = if remaining == n as u64 {
+                        State::ChunkEnd { due: 2 }
+                    } else {
+                        State::Chunk {
+                            remaining: remaining - n as u64,
+                        }
+                    };
+                }
+                State::ChunkEnd { due } => {
+                    let expect: &[u8] = if due == 2 { b"\r\n" } else { b"\n" };
+                    let n = expect.len().min(data.len());
+                    if data[..n] != expect[..n] {
+                        return Err(Http1Error::BadChunk);
+                    }
+                    self.wire(n);
+                    data = &data[n..];
+                    let due = due - n as u8;
+                    self.state = if due == 0 {
+                        State::ChunkSize
+                    } else {
+                        State::ChunkEnd { due }
+                    };
+                }
+                State::Trailers => {
+                    let (taken, line) = take_line(data);
+                    self.buf.extend_from_slice(&data[..taken]);
+                    self.wire(taken);
+                    data = &data[taken..];
+                    if self.buf.len() > self.limits.max_head {
+                        return Err(Http1Error::HeadTooLarge);
+                    }
+                    if line {
+                        let empty = self.buf == b"\r\n" || self.buf == b"\n";
+                        self.buf.clear();
+                        if empty {
+                            self.complete(out);
+                        }
+                    }
+                }
+                State::UntilClose => {
+                    self.body(data);
+                    data = &[];
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn wire(&mut self, n: usize) {
+        if let Some(m) = self.cur.as_mut() {
+            m.wire_len += n as u64;
+        }
+    }
+
+    /// A complete head: decides how the body is framed.
+    fn on_head(&mut self, raw: &[u8], out: &mut Vec<Message>) -> Result<(), Http1Error> {
+        let head = parse_head(self.role, raw)?;
+        let te_chunked = head
+            .header("transfer-encoding")
+            .map(|te| {
+                te.rsplit(',')
+                    .next()
+                    .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
+            })
+            .unwrap_or(false);
+        let length = content_length(&head)?;
+        let no_body = match self.role {
+            Role::Request => false,
+            Role::Response => {
+                if (100..200).contains(&head.status) {
+                    // Interim (100 Continue, 103 Early Hints): the real response follows.
+                    return Ok(());
+                }
+                let head_req = self.expect_no_body.pop_front().unwrap_or(false);
+                head_req || head.status == 204 || head.status == 304
+            }
+        };
+        self.cur = Some(Message {
+            head,
+            body: Vec::new(),
+            body_truncated: false,
+            wire_len: raw.len() as u64,
+        });
+        if no_body {
+            self.complete(out);
+        } else if te_chunked {
+            self.state = State::ChunkSize;
+        } else if let Some(n) = length {
+            self.state = State::Body { remaining: n };
+            if n == 0 {
+                self.complete(out);
+            }
+        } else if self.role == Role::Request {
+            self.complete(out); // a request without framing has no body
+        } else {
+            self.state = State::UntilClose;
+        }
+        Ok(())
+    }
+}
+
+/// How many bytes of `data` belong to the head whose start is in `prev`, and whether the head
+/// ends there (at the empty line).
+fn take_head(prev: &[u8], data: &[u8]) -> (usize, bool) {
+    // The terminator may straddle the boundary: look at prev's last 3 bytes too.
+    let tail = &prev[prev.len().saturating_sub(3)..];
+    for k in (1..=tail.len()).rev() {
+        let need = &b"\r\n\r\n"[k..];
+        if tail.ends_with(&b"\r\n\r\n"[..k]) && data.starts_with(need) {
+            return (need.len(), true);
+        }
+    }
+    match memchr::memmem::find(data, b"\r\n\r\n") {
+        Some(i) => (i + 4, true),
+        None => (data.len(), false),
+    }
+}
+
+/// Bytes of `data` up to and including the first LF, and whether there was one.
+fn take_line(data: &[u8]) -> (usize, bool) {
+    match memchr::memchr(b'\n', data) {
+        Some(i) => (i + 1, true),
+        None => (data.len(), false),
+    }
+}
+
+fn parse_chunk_size(line: &[u8]) -> Result<u64, Http1Error> {
+    let line = std::str::from_utf8(line).map_err(|_| Http1Error::BadChunk)?;
+    let size = line.split(';').next().unwrap_or("").trim();
+    if size.is_empty() || size.len() > 15 {
+        return Err(Http1Error::BadChunk);
+    }
+    u64::from_str_radix(size, 16).map_err(|_| Http1Error::BadChunk)
+}
+
+fn content_length(head: &Head) -> Result<Option<u64>, Http1Error> {
+    let mut found: Option<u64> = None;
+    for (n, v) in &head.headers {
+        if n != "content-length" {
+            continue;
+        }
+        for part in v.split(',') {
+            let len: u64 = part
+                .trim()
+                .parse()
+                .map_err(|_| Http1Error::BadContentLength)?;
+            if found.is_some_and(|f| f != len) {
+                return Err(Http1Error::BadContentLength);
+            }
+            found = Some(len);
+        }
+    }
+    Ok(found)
+}
+
+fn parse_head(role: Role, raw: &[u8]) -> Result<Head, Http1Error> {
+    let mut headers = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
+    let bad = |e: httparse::Error| Http1Error::BadHeader(e.to_string());
+    let mut head = Head::default();
+    let fields = match role {
+        Role::Request => {
+            let mut req = httparse::Request::new(&mut headers);
+            match req.parse(raw).map_err(bad)? {
+                httparse::Status::Complete(_) => {}
+                httparse::Status::Partial => return Err(Http1Error::BadHeader("partial".into())),
+            }
+            head.method = req.method.unwrap_or_default().to_string();
+            head.path = req.path.unwrap_or_default().to_string();
+            head.version_minor = req.version.unwrap_or(1);
+            req.headers.len()
+        }
+        Role::Response => {
+            let mut resp = httparse::Response::new(&mut headers);
+            match resp.parse(raw).map_err(bad)? {
+                httparse::Status::Complete(_) => {}
+                httparse::Status::Partial => return Err(Http1Error::BadHeader("partial".into())),
+            }
+            head.status = resp.code.unwrap_or(0);
+            head.version_minor = resp.version.unwrap_or(1);
+            resp.headers.len()
+        }
+    };
+    head.headers = headers[..fields]
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_ascii_lowercase(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect();
+    Ok(head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REQS: &[u8] = b"POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nContent-Length: 11\r\n\r\n{\"a\":\"xyz\"}\
+\r\nPOST /v1/messages HTTP/1.1\r\nHost: api.anthropic.com\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\n{\"b\"\r\n3\r\n:1}\r\n0\r\nX-Trailer: t\r\n\r\n\
+GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    fn parse(role: Role, chunks: &[&[u8]]) -> Result<Vec<Message>, Http1Error> {
+        let mut p = MessageParser::new(role, Limits::default());
+        let mut out = Vec::new();
+        for c in chunks {
+            p.push(c, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn keep_alive_requests_with_length_chunked_and_no_body() {
+        let m = parse(Role::Request, &[REQS]).unwrap();
+        assert_eq!(m.len(), 3);
+        assert_eq!(m[0].head.method, "POST");
+        assert_eq!(m[0].head.header("host"), Some("api.openai.com"));
+        assert_eq!(m[0].body, b"{\"a\":\"xyz\"}");
+        assert_eq!(m[1].body, b"{\"b\":1}");
+        assert_eq!(m[2].head.path, "/health");
+        assert!(m[2].body.is_empty());
+        let total: u64 = m.iter().map(|m| m.wire_len).sum();
+        assert_eq!(
+            total,
+            REQS.len() as u64 - 2,
+            "all but the blank line between messages"
+        );
+    }
+
+    #[test]
+    fn every_split_gives_the_same_messages() {
+        let whole = parse(Role::Request, &[REQS]).unwrap();
+        for i in 0..=REQS.len() {
+            assert_eq!(
+                parse(Role::Request, &[&REQS[..i], &REQS[i..]]).unwrap(),
+                whole,
+                "split {i}"
+            );
+        }
+        let bytes: Vec<&[u8]> = REQS.chunks(1).collect();
+        assert_eq!(parse(Role::Request, &bytes).unwrap(), whole);
+    }
+
+    #[test]
+    fn responses_interim_head_and_until_close() {
+        let mut p = MessageParser::new(Role::Response, Limits::default());
+        p.expect_response_to("POST");
+        p.expect_response_to("HEAD");
+        p.expect_response_to("GET");
+        let mut out = Vec::new();
+        p.push(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nHTTP/1.1 200 OK\r\n\r\nuntil close",
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].body, b"ok");
+        assert!(out[1].body.is_empty(), "HEAD response has no body");
+        assert!(p.in_message());
+        let last = p.finish().unwrap();
+        assert_eq!(last.body, b"until close");
+        assert!(!p.in_message());
+    }
+
+    #[test]
+    fn gaps_inside_known_bodies_keep_sync() {
+        let mut p = MessageParser::new(Role::Request, Limits::default());
+        let mut out = Vec::new();
+        p.push(
+            b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123",
+            &mut out,
+        )
+        .unwrap();
+        p.gap(4, &mut out).unwrap();
+        p.push(b"89GET / HTTP/1.1\r\n\r\n", &mut out).unwrap();
+        assert_eq!(out.len(), 2);
+        assert!(out[0].body_truncated);
+        assert_eq!(out[0].body, b"012389");
+        // a gap in a head cannot be skipped
+        p.push(b"POST / HTTP/1.1\r\nConte", &mut out).unwrap();
+        assert_eq!(p.gap(3, &mut out), Err(Http1Error::LostSync));
+        assert_eq!(p.push(b"x", &mut out), Err(Http1Error::LostSync));
+    }
+
+    #[test]
+    fn garbage_and_limits_fail_cleanly() {
+        assert_eq!(
+            parse(Role::Request, &[b"\x16\x03\x01garbage"]),
+            Err(Http1Error::NotHttp)
+        );
+        assert_eq!(
+            parse(Role::Request, &[b"EHLO agent\r\n"]),
+            Err(Http1Error::NotHttp)
+        );
+        assert_eq!(
+            parse(Role::Response, &[b"POST / HTTP/1.1\r\n\r\n"]),
+            Err(Http1Error::NotHttp)
+        );
+        assert_eq!(
+            parse(
+                Role::Request,
+                &[b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n"]
+            ),
+            Err(Http1Error::BadContentLength)
+        );
+        assert_eq!(
+            parse(
+                Role::Request,
+                &[b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"]
+            ),
+            Err(Http1Error::BadChunk)
+        );
+        let mut big = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        big.extend(std::iter::repeat_n(b'a', 70_000));
+        assert_eq!(parse(Role::Request, &[&big]), Err(Http1Error::HeadTooLarge));
+        // bodies over the limit are cut, not buffered
+        let limits = Limits {
+            max_head: 1024,
+            max_body: 4,
+        };
+        let mut p = MessageParser::new(Role::Request, limits);
+        let mut out = Vec::new();
+        p.push(
+            b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789",
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out[0].body, b"0123");
+        assert!(out[0].body_truncated);
+    }
+
+    #[test]
+    fn starts() {
+        assert!(starts_like_request(b"POST /v1 HTTP/1.1"));
+        assert!(!starts_like_request(b"POSTER"));
+        assert!(starts_like_response(b"HTTP/1.1 200 OK"));
+        assert!(!starts_like_response(b"HTTP/2"));
+    }
+}

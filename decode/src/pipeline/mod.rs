@@ -1,1 +1,273 @@
-//! Pipeline.
+//! From probe records to event payloads: per-connection streams keyed by (pid, `SSL*`),
+//! HTTP/1.1 framing, request/response correlation, provider adapters, process identity.
+//!
+//! The pipeline is single-threaded and does no I/O: process identity comes from a
+//! [`ProcSource`] the caller provides (`/proc` when live, the recording when replaying).
+
+mod conn;
+mod exchange;
+
+use crate::decode::http1::Limits;
+use aisensor_event::payload::{Payload, Proc};
+use aisensor_event::raw::RawRecord;
+use conn::Conn;
+use std::collections::HashMap;
+
+/// Where the pipeline gets the identity of a process.
+pub trait ProcSource {
+    /// Identity of `pid`; `comm` is the name the probe saw, used when nothing better is known.
+    fn lookup(&mut self, pid: u32, comm: &str) -> Proc;
+    /// `pid` called execve: what was cached about it is stale.
+    fn exec(&mut self, _pid: u32) {}
+    /// `pid` exited.
+    fn exit(&mut self, _pid: u32) {}
+}
+
+/// A [`ProcSource`] that knows only what the probe records say.
+#[derive(Default)]
+pub struct CommOnly;
+
+impl ProcSource for CommOnly {
+    fn lookup(&mut self, pid: u32, comm: &str) -> Proc {
+        Proc {
+            pid,
+            name: comm.to_string(),
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub http: Limits,
+    /// Largest body after content decoding.
+    pub max_decoded_body: usize,
+    /// Extra host → provider names (exact host or `*.suffix`), checked before the built-ins.
+    pub host_providers: Vec<(String, String)>,
+    /// Put prompt and completion text into events.
+    pub capture_content: bool,
+    /// Longest prompt/completion text kept, in bytes.
+    pub max_content_bytes: usize,
+    /// A connection with no traffic for this long is forgotten.
+    pub idle_timeout_ns: u64,
+    /// Connections tracked at most; the least recently used one is evicted past this.
+    pub max_connections: usize,
+    /// Wall-clock minus monotonic time, to stamp events with wall-clock time.
+    pub wall_minus_mono_ns: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            http: Limits::default(),
+            max_decoded_body: 32 * 1024 * 1024,
+            host_providers: Vec::new(),
+            capture_content: false,
+            max_content_bytes: 64 * 1024,
+            idle_timeout_ns: 300_000_000_000,
+            max_connections: 16_384,
+            wall_minus_mono_ns: 0,
+        }
+    }
+}
+
+/// What the pipeline counted. Every place that drops something has a counter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Probe records received.
+    pub records: u64,
+    /// Plaintext bytes received.
+    pub bytes: u64,
+    /// Records that did not parse (corrupt or unknown kind).
+    pub bad_records: u64,
+    /// Events built.
+    pub events: u64,
+    /// Streams that stopped parsing as HTTP (garbage, another protocol, lost bytes).
+    pub parse_failures: u64,
+    /// HTTP/2 connections (not decoded yet).
+    pub http2_connections: u64,
+    /// AI bodies the provider adapter could not read (event still emitted, with less detail).
+    pub provider_errors: u64,
+    /// Calls the probe cut at its capture cap.
+    pub truncated_calls: u64,
+    /// HTTP exchanges that are not AI API calls (not turned into events).
+    pub non_ai_exchanges: u64,
+    /// Connections on which this host is the TLS server (not turned into events).
+    pub server_connections: u64,
+    /// Responses that matched no request (e.g. the probe attached mid-exchange).
+    pub unmatched_responses: u64,
+    /// Bytes skipped while waiting for a message boundary.
+    pub resync_bytes: u64,
+    /// Requests whose response never completed (process exit, idle expiry, eviction).
+    pub incomplete_exchanges: u64,
+    /// Connections forgotten after the idle timeout.
+    pub expired_connections: u64,
+    /// Connections evicted because `max_connections` was reached.
+    pub evicted_connections: u64,
+}
+
+/// One event ready for Falco.
+#[derive(Debug, Clone)]
+pub struct Emitted {
+    /// Wall-clock ns.
+    pub ts: u64,
+    pub payload: Payload,
+}
+
+pub struct Pipeline {
+    cfg: Config,
+    conns: HashMap<(u32, u64), Conn>,
+    counters: Counters,
+    next_exchange: u64,
+}
+
+impl Pipeline {
+    pub fn new(cfg: Config) -> Self {
+        Self {
+            cfg,
+            conns: HashMap::new(),
+            counters: Counters::default(),
+            next_exchange: 1,
+        }
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub fn open_connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Bytes held in connection buffers.
+    pub fn buffered_bytes(&self) -> usize {
+        self.conns.values().map(Conn::buffered).sum()
+    }
+
+    /// Parses one probe ring-buffer item and feeds it; returns the record for the caller's
+    /// own use (e.g. attaching to newly exec'd programs). A bad record is counted.
+    pub fn on_bytes<'a>(
+        &mut self,
+        item: &'a [u8],
+        procs: &mut dyn ProcSource,
+        out: &mut dyn FnMut(Emitted),
+    ) -> Option<RawRecord<'a>> {
+        match RawRecord::parse(item) {
+            Ok(rec) => {
+                self.on_record(&rec, procs, out);
+                Some(rec)
+            }
+            Err(_) => {
+                self.counters.bad_records += 1;
+                None
+            }
+        }
+    }
+
+    pub fn on_record(
+        &mut self,
+        rec: &RawRecord,
+        procs: &mut dyn ProcSource,
+        out: &mut dyn FnMut(Emitted),
+    ) {
+        self.counters.records += 1;
+        match rec {
+            RawRecord::Ssl(s) => {
+                self.counters.bytes += s.data.len() as u64;
+                if s.truncated() {
+                    self.counters.truncated_calls += 1;
+                }
+                let key = (s.hdr.pid, s.ssl);
+                if !self.conns.contains_key(&key) && self.conns.len() >= self.cfg.max_connections {
+                    self.evict_lru(procs, out);
+                }
+                let conn = self
+                    .conns
+                    .entry(key)
+                    .or_insert_with(|| Conn::new(s.hdr.pid, s.ssl, &self.cfg.http));
+                let mut ctx = exchange::Ctx {
+                    cfg: &self.cfg,
+                    counters: &mut self.counters,
+                    next_exchange: &mut self.next_exchange,
+                    procs,
+                    out,
+                };
+                conn.on_ssl(s, &mut ctx);
+            }
+            RawRecord::Exec(p) => procs.exec(p.hdr.pid),
+            RawRecord::Fork(_) => {}
+            RawRecord::Exit(p) => {
+                let pid = p.hdr.pid;
+                let keys: Vec<_> = self.conns.keys().filter(|k| k.0 == pid).copied().collect();
+                for k in keys {
+                    self.close(k, p.hdr.ts_ns, procs, out);
+                }
+                procs.exit(pid);
+            }
+        }
+    }
+
+    /// Forgets connections idle since before `now_mono_ns - idle_timeout`.
+    pub fn expire(
+        &mut self,
+        now_mono_ns: u64,
+        procs: &mut dyn ProcSource,
+        out: &mut dyn FnMut(Emitted),
+    ) {
+        let limit = now_mono_ns.saturating_sub(self.cfg.idle_timeout_ns);
+        let keys: Vec<_> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.last_ts < limit)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in keys {
+            self.counters.expired_connections += 1;
+            self.close(k, now_mono_ns, procs, out);
+        }
+    }
+
+    /// Ends every connection (end of a recording, plugin close).
+    pub fn finish(
+        &mut self,
+        now_mono_ns: u64,
+        procs: &mut dyn ProcSource,
+        out: &mut dyn FnMut(Emitted),
+    ) {
+        let keys: Vec<_> = self.conns.keys().copied().collect();
+        for k in keys {
+            self.close(k, now_mono_ns, procs, out);
+        }
+    }
+
+    fn evict_lru(&mut self, procs: &mut dyn ProcSource, out: &mut dyn FnMut(Emitted)) {
+        if let Some((k, ts)) = self
+            .conns
+            .iter()
+            .map(|(k, c)| (*k, c.last_ts))
+            .min_by_key(|x| x.1)
+        {
+            self.counters.evicted_connections += 1;
+            self.close(k, ts, procs, out);
+        }
+    }
+
+    fn close(
+        &mut self,
+        key: (u32, u64),
+        ts: u64,
+        procs: &mut dyn ProcSource,
+        out: &mut dyn FnMut(Emitted),
+    ) {
+        if let Some(mut conn) = self.conns.remove(&key) {
+            let mut ctx = exchange::Ctx {
+                cfg: &self.cfg,
+                counters: &mut self.counters,
+                next_exchange: &mut self.next_exchange,
+                procs,
+                out,
+            };
+            conn.close(ts, &mut ctx);
+        }
+    }
+}
