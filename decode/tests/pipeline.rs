@@ -1,0 +1,301 @@
+//! The whole userspace pipeline on probe records built from the mock API's response fixtures
+//! (`tests/fixtures/responses`), split the ways TLS reads split them.
+
+use aisensor_decode::pipeline::{CommOnly, Config, Emitted, Pipeline};
+use aisensor_event::payload::Payload;
+use aisensor_event::raw::{
+    encode, Direction, Header, ProcRecord, SslFunc, SslRecord, KIND_EXIT, KIND_SSL,
+};
+use std::path::Path;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let p =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/responses/{name}.http"));
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn hdr(ts: u64) -> Header {
+    Header {
+        kind: KIND_SSL,
+        flags: 0,
+        pid: 77,
+        tid: 78,
+        ts_ns: ts,
+        comm: encode::comm("agent"),
+    }
+}
+
+fn rec(dir: Direction, ts: u64, ssl: u64, data: &[u8]) -> Vec<u8> {
+    encode::ssl(&SslRecord {
+        hdr: hdr(ts),
+        ssl,
+        call_len: data.len() as u32,
+        offset: 0,
+        dir,
+        func: if dir == Direction::Write {
+            SslFunc::SslWrite
+        } else {
+            SslFunc::SslRead
+        },
+        data,
+    })
+}
+
+fn request(host: &str, path: &str, body: &str, extra: &str) -> Vec<u8> {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Runs one exchange: the request in one write, the response in reads of `read_size` bytes.
+fn exchange(req: &[u8], resp: &[u8], read_size: usize) -> (Vec<Payload>, Pipeline) {
+    let mut p = Pipeline::new(Config::default());
+    let mut out = Vec::new();
+    let mut emit = |e: Emitted| out.push(e.payload);
+    p.on_bytes(
+        &rec(Direction::Write, 1_000, 0xabc, req),
+        &mut CommOnly,
+        &mut emit,
+    );
+    for (i, part) in resp.chunks(read_size).enumerate() {
+        p.on_bytes(
+            &rec(Direction::Read, 2_000 + i as u64, 0xabc, part),
+            &mut CommOnly,
+            &mut emit,
+        );
+    }
+    (out, p)
+}
+
+const OPENAI_BODY: &str = r#"{"model":"gpt-4o","stream":STREAM,"messages":[{"role":"user","content":"Weather in Paris?"}],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{}}}]}"#;
+const ANTHROPIC_BODY: &str = r#"{"model":"claude-sonnet-4-5","max_tokens":1024,"stream":STREAM,"messages":[{"role":"user","content":"Weather in Paris?"}],"tools":[{"name":"get_weather","input_schema":{}}]}"#;
+
+#[test]
+fn every_fixture_at_every_read_size_gives_the_same_events() {
+    let cases = [
+        (
+            "openai-chat-tools",
+            "api.openai.com",
+            "/v1/chat/completions",
+            OPENAI_BODY,
+            false,
+            "openai",
+            (82, 17),
+        ),
+        (
+            "openai-chat-tools-stream",
+            "api.openai.com",
+            "/v1/chat/completions",
+            OPENAI_BODY,
+            true,
+            "openai",
+            (82, 17),
+        ),
+        (
+            "anthropic-messages-tools",
+            "api.anthropic.com",
+            "/v1/messages",
+            ANTHROPIC_BODY,
+            false,
+            "anthropic",
+            (397, 58),
+        ),
+        (
+            "anthropic-messages-tools-stream",
+            "api.anthropic.com",
+            "/v1/messages",
+            ANTHROPIC_BODY,
+            true,
+            "anthropic",
+            (397, 58),
+        ),
+    ];
+    for (name, host, path, body, stream, provider, (input, output)) in cases {
+        let body = body.replace("STREAM", &stream.to_string());
+        let req = request(
+            host,
+            path,
+            &body,
+            "Authorization: Bearer sk-proj-secretsecret\r\nanthropic-version: 2023-06-01\r\n",
+        );
+        let resp = fixture(name);
+        let mut first: Option<Vec<Payload>> = None;
+        for read_size in [1, 7, 64, 500, 16384] {
+            let (events, p) = exchange(&req, &resp, read_size);
+            assert_eq!(p.counters().parse_failures, 0, "{name}/{read_size}");
+            assert_eq!(p.counters().provider_errors, 0, "{name}/{read_size}");
+            assert_eq!(events.len(), 2, "{name}/{read_size}");
+            let r = &events[1];
+            let ai = r.ai.as_ref().unwrap();
+            assert_eq!(r.kind, "ai.response");
+            assert_eq!(ai.provider, provider, "{name}");
+            assert_eq!(ai.stream, stream, "{name}");
+            assert_eq!(ai.tool_calls[0].name, "get_weather", "{name}");
+            let args: serde_json::Value =
+                serde_json::from_str(&ai.tool_calls[0].arguments).unwrap();
+            assert_eq!(args["city"], "Paris", "{name}");
+            let u = ai.usage.as_ref().unwrap();
+            assert_eq!((u.input, u.output), (input, output), "{name}");
+            assert_eq!(r.http.as_ref().unwrap().status, Some(200));
+            assert_eq!(r.credentials[0].kind, "openai_api_key");
+            assert!(!String::from_utf8_lossy(&r.to_json()).contains("secretsecret"));
+            // the same fields whatever the read split
+            let mut ai = ai.clone();
+            assert_eq!(
+                ai.ttft_ns,
+                Some(1000),
+                "first response byte 1000 ns after the request"
+            );
+            ai.latency_ns = None; // the last read comes later with smaller reads
+            match &first {
+                None => {
+                    first = Some(vec![Payload {
+                        ai: Some(ai),
+                        ..Payload::default()
+                    }])
+                }
+                Some(f) => assert_eq!(f[0].ai.as_ref(), Some(&ai), "{name}/{read_size}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn error_responses_are_reported() {
+    let req = request(
+        "api.openai.com",
+        "/v1/chat/completions",
+        &OPENAI_BODY.replace("STREAM", "false"),
+        "",
+    );
+    let (events, _) = exchange(&req, &fixture("openai-chat-error"), 100);
+    let ai = events[1].ai.as_ref().unwrap();
+    assert_eq!(events[1].http.as_ref().unwrap().status, Some(429));
+    assert_eq!(ai.error, "requests");
+}
+
+#[test]
+fn keep_alive_pairs_responses_in_order_and_exit_forgets_the_connection() {
+    let mut p = Pipeline::new(Config::default());
+    let out = std::cell::RefCell::new(Vec::new());
+    let mut emit = |e: Emitted| out.borrow_mut().push(e.payload);
+    let a = request(
+        "api.openai.com",
+        "/v1/chat/completions",
+        &OPENAI_BODY.replace("STREAM", "false"),
+        "",
+    );
+    let b = request(
+        "api.anthropic.com",
+        "/v1/messages",
+        &ANTHROPIC_BODY.replace("STREAM", "true"),
+        "",
+    );
+    // two requests written back to back (pipelined), then both responses in one read
+    p.on_bytes(&rec(Direction::Write, 1, 5, &a), &mut CommOnly, &mut emit);
+    p.on_bytes(&rec(Direction::Write, 2, 5, &b), &mut CommOnly, &mut emit);
+    let mut both = fixture("openai-chat-tools");
+    both.extend(fixture("anthropic-messages-tools-stream"));
+    p.on_bytes(&rec(Direction::Read, 3, 5, &both), &mut CommOnly, &mut emit);
+    let out_ref = out.borrow();
+    let kinds: Vec<(&str, &str)> = out_ref
+        .iter()
+        .map(|e| (e.kind.as_str(), e.ai.as_ref().unwrap().provider.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("ai.request", "openai"),
+            ("ai.request", "anthropic"),
+            ("ai.response", "openai"),
+            ("ai.response", "anthropic")
+        ]
+    );
+    assert_eq!(out_ref[2].exchange_id, out_ref[0].exchange_id);
+    assert_eq!(out_ref[3].exchange_id, out_ref[1].exchange_id);
+    drop(out_ref);
+    assert_eq!(p.open_connections(), 1);
+    let exit = encode::proc(&ProcRecord {
+        hdr: Header {
+            kind: KIND_EXIT,
+            ..hdr(9)
+        },
+        ppid: 1,
+        exit_code: 0,
+        child_pid: 0,
+        filename: String::new(),
+    });
+    p.on_bytes(&exit, &mut CommOnly, &mut emit);
+    assert_eq!(p.open_connections(), 0);
+}
+
+#[test]
+fn bad_input_is_counted_and_never_panics() {
+    let mut p = Pipeline::new(Config::default());
+    let n = std::cell::Cell::new(0);
+    let mut emit = |_: Emitted| n.set(n.get() + 1);
+    // garbage first write: another protocol
+    p.on_bytes(
+        &rec(Direction::Write, 1, 1, b"\x00\x01garbage\xff"),
+        &mut CommOnly,
+        &mut emit,
+    );
+    // a request cut off, then the process exits
+    p.on_bytes(&rec(Direction::Write, 2, 2, b"POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nContent-Length: 500\r\n\r\n{\"mo"), &mut CommOnly, &mut emit);
+    // a server-side connection
+    p.on_bytes(
+        &rec(Direction::Read, 3, 3, b"GET / HTTP/1.1\r\n\r\n"),
+        &mut CommOnly,
+        &mut emit,
+    );
+    // a corrupt record
+    p.on_bytes(&[1, 2, 3], &mut CommOnly, &mut emit);
+    // garbage after a good request on the response side
+    p.on_bytes(
+        &rec(
+            Direction::Write,
+            4,
+            4,
+            &request("api.openai.com", "/v1/chat/completions", "{}", ""),
+        ),
+        &mut CommOnly,
+        &mut emit,
+    );
+    p.on_bytes(
+        &rec(Direction::Read, 5, 4, b"SSH-2.0-OpenSSH\r\n"),
+        &mut CommOnly,
+        &mut emit,
+    );
+    p.finish(10, &mut CommOnly, &mut emit);
+    let c = p.counters().clone();
+    assert_eq!(c.bad_records, 1);
+    assert_eq!(c.server_connections, 1);
+    assert!(c.parse_failures >= 3, "{c:?}");
+    assert_eq!(c.incomplete_exchanges, 2, "{c:?}");
+    assert_eq!(p.open_connections(), 0);
+    assert_eq!(n.get(), 1, "only the good request made an event");
+    // random bytes as records
+    let mut seed = 0x1234_5678_u64;
+    for _ in 0..2000 {
+        let len = (seed % 200) as usize;
+        let junk: Vec<u8> = (0..len)
+            .map(|_| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                (seed >> 33) as u8
+            })
+            .collect();
+        p.on_bytes(&junk, &mut CommOnly, &mut emit);
+        p.on_bytes(
+            &rec(Direction::Read, 6, seed % 4, &junk),
+            &mut CommOnly,
+            &mut emit,
+        );
+        p.on_bytes(
+            &rec(Direction::Write, 6, seed % 4, &junk),
+            &mut CommOnly,
+            &mut emit,
+        );
+    }
+}

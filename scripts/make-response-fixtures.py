@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""Writes the mock API's responses: decode/tests/fixtures/responses/<name>.http.
+
+Each file is one complete HTTP/1.1 response as OpenAI's or Anthropic's API sends it (headers
+in their style, chunked transfer coding, gzip where OpenAI uses it, server-sent events split
+across chunks as they arrive on the wire). The end-to-end test server replays them verbatim;
+the decoder tests and the benchmark read them. Framing (chunk sizes, Content-Length) is
+computed here, never typed by hand.
+
+  python3 scripts/make-response-fixtures.py
+"""
+import gzip
+import json
+import os
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "decode", "tests", "fixtures", "responses")
+DATE = "Mon, 23 Nov 2026 00:41:15 GMT"
+
+
+def compact(v):
+    return json.dumps(v, separators=(",", ":"))
+
+
+def chunked(pieces):
+    out = b""
+    for p in pieces:
+        out += b"%x\r\n" % len(p) + p + b"\r\n"
+    return out + b"0\r\n\r\n"
+
+
+def response(headers, body_pieces, chunk=True):
+    head = "HTTP/1.1 200 OK\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
+    if chunk:
+        head += "Transfer-Encoding: chunked\r\n\r\n"
+        return head.encode() + chunked(body_pieces)
+    body = b"".join(body_pieces)
+    head += f"Content-Length: {len(body)}\r\n\r\n"
+    return head.encode() + body
+
+
+OPENAI_HEADERS = [
+    ("Date", DATE),
+    ("Content-Type", "application/json"),
+    ("Connection", "keep-alive"),
+    ("access-control-expose-headers", "X-Request-ID"),
+    ("openai-organization", "user-aisensortest"),
+    ("openai-processing-ms", "412"),
+    ("openai-version", "2020-10-01"),
+    ("x-ratelimit-limit-requests", "10000"),
+    ("x-ratelimit-remaining-requests", "9999"),
+    ("x-request-id", "req_5f3c2a9e8b7d4c1fa0e6b2d9c8a7f6e5"),
+    ("strict-transport-security", "max-age=31536000; includeSubDomains; preload"),
+    ("cf-cache-status", "DYNAMIC"),
+    ("Server", "cloudflare"),
+    ("cf-ray", "8f1c2d3e4a5b6c7d-CDG"),
+    ("alt-svc", 'h3=":443"; ma=86400'),
+]
+
+ANTHROPIC_HEADERS = [
+    ("Date", DATE),
+    ("Content-Type", "application/json"),
+    ("Connection", "keep-alive"),
+    ("anthropic-ratelimit-requests-limit", "4000"),
+    ("anthropic-ratelimit-requests-remaining", "3999"),
+    ("request-id", "req_011CVaisensorTestRequest01"),
+    ("anthropic-organization-id", "8d5c6f2e-0000-4000-8000-aisensortest"),
+    ("via", "1.1 google"),
+    ("cf-cache-status", "DYNAMIC"),
+    ("X-Robots-Tag", "none"),
+    ("Server", "cloudflare"),
+    ("cf-ray", "8f1c2d3e4a5b6c7e-CDG"),
+]
+
+
+def sse_headers(headers):
+    return [(k, "text/event-stream; charset=utf-8" if k == "Content-Type" else v) for k, v in headers] + [
+        ("Cache-Control", "no-cache")
+    ]
+
+
+def split_some(events):
+    """One HTTP chunk per event, but every third event split in two, as TCP/TLS delivers it."""
+    pieces = []
+    for i, e in enumerate(events):
+        if i % 3 == 2 and len(e) > 10:
+            pieces += [e[: len(e) // 2], e[len(e) // 2:]]
+        else:
+            pieces.append(e)
+    return pieces
+
+
+# ---- OpenAI chat completions --------------------------------------------------------------
+
+OA_ID = "chatcmpl-Aisensor1234567890abcdefXYZ"
+OA_MODEL = "gpt-4o-2024-08-06"
+OA_CREATED = 1763858475
+OA_FP = "fp_aisensor01"
+
+
+def openai_json(tools):
+    if tools:
+        message = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{
+                "id": "call_Ab3dE5gH7jK9mN1pQ3sT5vX7",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"},
+            }],
+            "refusal": None,
+            "annotations": [],
+        }
+        finish, usage = "tool_calls", (82, 17)
+    else:
+        message = {"role": "assistant", "content": "Paris is sunny today, around 18°C.", "refusal": None,
+                   "annotations": []}
+        finish, usage = "stop", (24, 9)
+    return {
+        "id": OA_ID, "object": "chat.completion", "created": OA_CREATED, "model": OA_MODEL,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+        "usage": {
+            "prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage),
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                          "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+        },
+        "service_tier": "default",
+        "system_fingerprint": OA_FP,
+    }
+
+
+def openai_chunk(delta, finish=None, usage=None, choices=True):
+    c = {"id": OA_ID, "object": "chat.completion.chunk", "created": OA_CREATED, "model": OA_MODEL,
+         "service_tier": "default", "system_fingerprint": OA_FP,
+         "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}] if choices else [],
+         "usage": usage}
+    return ("data: " + compact(c) + "\n\n").encode()
+
+
+def openai_stream(tools):
+    ev = []
+    if tools:
+        ev.append(openai_chunk({"role": "assistant", "content": None, "tool_calls": [{
+            "index": 0, "id": "call_Ab3dE5gH7jK9mN1pQ3sT5vX7", "type": "function",
+            "function": {"name": "get_weather", "arguments": ""}}], "refusal": None}))
+        for frag in ["{\"", "city", "\":\"", "Paris", "\"}"]:
+            ev.append(openai_chunk({"tool_calls": [{"index": 0, "function": {"arguments": frag}}]}))
+        ev.append(openai_chunk({}, finish="tool_calls"))
+        usage = (82, 17)
+    else:
+        ev.append(openai_chunk({"role": "assistant", "content": "", "refusal": None}))
+        for t in ["Paris", " is", " sunny", " today", ", around", " 18", "°C", "."]:
+            ev.append(openai_chunk({"content": t}))
+        ev.append(openai_chunk({}, finish="stop"))
+        usage = (24, 9)
+    ev.append(openai_chunk(None, usage={
+        "prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage),
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                      "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}},
+        choices=False))
+    ev.append(b"data: [DONE]\n\n")
+    return ev
+
+
+# ---- Anthropic messages -------------------------------------------------------------------
+
+AN_ID = "msg_01AisensorTestMessage0001"
+AN_MODEL = "claude-sonnet-4-5-20250929"
+
+
+def anthropic_json(tools):
+    if tools:
+        content = [
+            {"type": "text", "text": "I'll check the current weather in Paris for you."},
+            {"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": "get_weather",
+             "input": {"city": "Paris"}},
+        ]
+        stop, usage = "tool_use", (397, 58)
+    else:
+        content = [{"type": "text", "text": "Paris is sunny today, around 18°C."}]
+        stop, usage = "end_turn", (21, 14)
+    return {
+        "id": AN_ID, "type": "message", "role": "assistant", "model": AN_MODEL, "content": content,
+        "stop_reason": stop, "stop_sequence": None,
+        "usage": {"input_tokens": usage[0], "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                  "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+                  "output_tokens": usage[1], "service_tier": "standard"},
+    }
+
+
+def an_event(kind, data):
+    return f"event: {kind}\ndata: {compact(data)}\n\n".encode()
+
+
+def anthropic_stream(tools):
+    usage_in = 397 if tools else 21
+    usage_out = 58 if tools else 14
+    ev = [an_event("message_start", {"type": "message_start", "message": {
+        "id": AN_ID, "type": "message", "role": "assistant", "model": AN_MODEL, "content": [],
+        "stop_reason": None, "stop_sequence": None,
+        "usage": {"input_tokens": usage_in, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                  "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+                  "output_tokens": 1, "service_tier": "standard"}}})]
+    ev.append(an_event("content_block_start", {"type": "content_block_start", "index": 0,
+                                               "content_block": {"type": "text", "text": ""}}))
+    ev.append(an_event("ping", {"type": "ping"}))
+    text = ["I'll check", " the current weather", " in Paris for you."] if tools else \
+        ["Paris is", " sunny today,", " around 18°C."]
+    for t in text:
+        ev.append(an_event("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                                   "delta": {"type": "text_delta", "text": t}}))
+    ev.append(an_event("content_block_stop", {"type": "content_block_stop", "index": 0}))
+    if tools:
+        ev.append(an_event("content_block_start", {"type": "content_block_start", "index": 1, "content_block": {
+            "type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": "get_weather", "input": {}}}))
+        for frag in ["", "{\"city\": ", "\"Paris\"}"]:
+            ev.append(an_event("content_block_delta", {"type": "content_block_delta", "index": 1,
+                                                       "delta": {"type": "input_json_delta", "partial_json": frag}}))
+        ev.append(an_event("content_block_stop", {"type": "content_block_stop", "index": 1}))
+    ev.append(an_event("message_delta", {"type": "message_delta",
+                                         "delta": {"stop_reason": "tool_use" if tools else "end_turn",
+                                                   "stop_sequence": None},
+                                         "usage": {"output_tokens": usage_out}}))
+    ev.append(an_event("message_stop", {"type": "message_stop"}))
+    return ev
+
+
+def write(name, data):
+    with open(os.path.join(OUT, name + ".http"), "wb") as f:
+        f.write(data)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    # OpenAI answers JSON chunked, gzip-compressed when the client accepts it (the SDKs do).
+    for tools in (False, True):
+        suffix = "-tools" if tools else ""
+        body = compact(openai_json(tools)).encode()
+        gz = gzip.compress(body, mtime=0)
+        write("openai-chat" + suffix,
+              response(OPENAI_HEADERS + [("Content-Encoding", "gzip")], [gz[:len(gz) // 2], gz[len(gz) // 2:]]))
+        write("openai-chat" + suffix + "-stream",
+              response(sse_headers(OPENAI_HEADERS), split_some(openai_stream(tools))))
+        body = compact(anthropic_json(tools)).encode()
+        write("anthropic-messages" + suffix, response(ANTHROPIC_HEADERS, [body], chunk=False))
+        write("anthropic-messages" + suffix + "-stream",
+              response(sse_headers(ANTHROPIC_HEADERS), split_some(anthropic_stream(tools))))
+    # An error, as OpenAI sends it (429).
+    err = compact({"error": {"message": "Rate limit reached for gpt-4o in organization org-test on requests per min (RPM): Limit 500, Used 500, Requested 1.", "type": "requests", "param": None, "code": "rate_limit_exceeded"}}).encode()
+    write("openai-chat-error", response(OPENAI_HEADERS, [err], chunk=False).replace(b"200 OK", b"429 Too Many Requests", 1))
+
+
+main()
