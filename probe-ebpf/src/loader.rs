@@ -162,6 +162,11 @@ impl Probe {
                 log::warn!("not probing {}: {e:#}", lib.display());
             }
         }
+        for runtime in targets::find_runtimes() {
+            if let Err(e) = probe.attach_file(&runtime) {
+                log::debug!("not probing {}: {e:#}", runtime.display());
+            }
+        }
         for extra in &cfg.extra_targets {
             let attached = probe
                 .attach_file(extra)

@@ -169,6 +169,36 @@ pub fn find_libssl() -> Vec<PathBuf> {
     out
 }
 
+/// Runtimes known to link OpenSSL in and export its symbols (node). They are probed at load
+/// even before one runs: attaching to an executable takes ~100 ms, longer than a short
+/// program needs for its first request after exec.
+pub const KNOWN_RUNTIMES: &[&str] = &["node", "nodejs"];
+
+/// Absolute, canonical paths of [`KNOWN_RUNTIMES`] found in `$PATH` and the usual bin
+/// directories, one per file.
+pub fn find_runtimes() -> Vec<PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let dirs = path
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .chain(["/usr/bin", "/usr/local/bin", "/bin"].map(PathBuf::from));
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for dir in dirs {
+        for name in KNOWN_RUNTIMES {
+            let Ok(real) = fs::canonicalize(dir.join(name)) else {
+                continue;
+            };
+            let Ok(id) = FileId::of(&real) else { continue };
+            if seen.insert(id) {
+                out.push(real);
+            }
+        }
+    }
+    out
+}
+
 /// The libssl paths listed in an `ld.so.cache` image.
 ///
 /// Both cache formats keep each library's path as a NUL-terminated string in a string table,
