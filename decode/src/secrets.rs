@@ -53,6 +53,60 @@ fn kind_of(scheme: &str, secret: &str) -> &'static str {
     }
 }
 
+/// `text` with every token that looks like an API key, and the token after `Bearer`, replaced
+/// by `<redacted:KIND:FINGERPRINT>`: for command lines, which carry keys more often than
+/// one would hope (`curl -H "Authorization: Bearer sk-..."`).
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    let is_key = |t: &str| {
+        t.len() >= 16
+            && kind_of("", t) != "api_key"
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let mut out = String::new();
+    let mut last = 0;
+    let mut after_bearer = false;
+    for (start, token) in tokens(text) {
+        let secret = after_bearer && token.len() >= 8 || is_key(token);
+        after_bearer = token.eq_ignore_ascii_case("bearer");
+        if secret {
+            out.push_str(&text[last..start]);
+            out.push_str(&format!(
+                "<redacted:{}:{}>",
+                kind_of("bearer", token),
+                fingerprint(token)
+            ));
+            last = start + token.len();
+        }
+    }
+    if last == 0 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    out.push_str(&text[last..]);
+    std::borrow::Cow::Owned(out)
+}
+
+/// Maximal runs of characters that can make up a key, with their byte offsets.
+fn tokens(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let is_part = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut rest = text.char_indices().peekable();
+    std::iter::from_fn(move || {
+        while rest.peek().is_some_and(|(_, c)| !is_part(*c)) {
+            rest.next();
+        }
+        let (start, _) = *rest.peek()?;
+        let mut end = start;
+        while let Some(&(i, c)) = rest.peek() {
+            if !is_part(c) {
+                break;
+            }
+            end = i + c.len_utf8();
+            rest.next();
+        }
+        Some((start, &text[start..end]))
+    })
+}
+
 /// First 12 hex digits of the SHA-256 of the secret: tells keys apart, reveals nothing usable.
 pub fn fingerprint(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
@@ -85,5 +139,24 @@ mod tests {
         );
         assert_eq!(credential("api-key", "0123abcd").kind, "api_key");
         assert_ne!(fingerprint("a"), fingerprint("b"));
+    }
+
+    #[test]
+    fn command_lines_lose_their_keys() {
+        let cmd = "curl -H Authorization: Bearer sk-proj-e2eTESTKEY0123456789 https://api.openai.com -H x-api-key:sk-ant-api03-AAAABBBBCCCC";
+        let r = redact(cmd);
+        assert!(!r.contains("e2eTESTKEY"), "{r}");
+        assert!(!r.contains("AAAABBBB"), "{r}");
+        assert!(r.contains("<redacted:openai_api_key:"), "{r}");
+        assert!(r.contains("<redacted:anthropic_api_key:"), "{r}");
+        assert!(
+            r.starts_with("curl -H Authorization: Bearer <redacted"),
+            "{r}"
+        );
+        let r = redact("agent --token Bearer eyJhbGciOiJIUzI1NiJ9");
+        assert!(!r.contains("eyJhbGci"), "{r}");
+        // nothing to hide: borrowed, unchanged (short sk- words are not keys)
+        let plain = "python3 agent.py --task sk-run --model gpt-4o";
+        assert!(matches!(redact(plain), std::borrow::Cow::Borrowed(_)));
     }
 }

@@ -70,6 +70,9 @@ impl Ctx<'_> {
         });
         let mut proc = self.procs.lookup(pid, &hdr.comm());
         proc.tid = hdr.tid;
+        if let std::borrow::Cow::Owned(clean) = secrets::redact(&proc.cmdline) {
+            proc.cmdline = clean;
+        }
         let id = *self.next_exchange;
         *self.next_exchange += 1;
         let ai = Box::new(AiRequest {
