@@ -1,0 +1,178 @@
+//! Real TLS clients, run as child processes against the mock API under real provider names.
+
+use crate::server::{MockApi, Responses};
+use crate::tls::TestCa;
+use crate::TempDir;
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+/// An OpenAI chat request with one tool, as agents send it.
+pub fn openai_body(model: &str, stream: bool, tools: bool) -> String {
+    let mut v = serde_json::json!({
+        "model": model,
+        "messages": [
+            {"role": "system", "content": "You are a helpful assistant."},
+            {"role": "user", "content": "What's the weather in Paris today?"}
+        ],
+        "stream": stream,
+    });
+    if stream {
+        v["stream_options"] = serde_json::json!({"include_usage": true});
+    }
+    if tools {
+        v["tools"] = serde_json::json!([{
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Get the current weather for a city",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+            }
+        }]);
+    }
+    v.to_string()
+}
+
+/// An Anthropic messages request with one tool.
+pub fn anthropic_body(model: &str, stream: bool, tools: bool) -> String {
+    let mut v = serde_json::json!({
+        "model": model,
+        "max_tokens": 1024,
+        "messages": [{"role": "user", "content": "What's the weather in Paris today?"}],
+        "stream": stream,
+    });
+    if tools {
+        v["tools"] = serde_json::json!([{
+            "name": "get_weather",
+            "description": "Get the current weather for a city",
+            "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+        }]);
+    }
+    v.to_string()
+}
+
+/// The CA, the mock API and a scratch directory for one test.
+pub struct Env {
+    pub dir: TempDir,
+    pub ca: TestCa,
+    pub api: MockApi,
+    n: std::cell::Cell<u32>,
+}
+
+impl Env {
+    pub fn start() -> Result<Env> {
+        let dir = TempDir::new("e2e");
+        let ca = TestCa::new(dir.path())?;
+        let api = MockApi::start(&ca, Responses::load()?)?;
+        Ok(Env {
+            dir,
+            ca,
+            api,
+            n: Default::default(),
+        })
+    }
+
+    fn body_file(&self, body: &str) -> Result<PathBuf> {
+        self.n.set(self.n.get() + 1);
+        let p = self.dir.path().join(format!("body-{}.json", self.n.get()));
+        std::fs::write(&p, body)?;
+        Ok(p)
+    }
+
+    fn clients_dir() -> PathBuf {
+        crate::repo_root().join("tests/clients")
+    }
+
+    /// Python (`ssl`): `count` keep-alive requests on one connection.
+    pub fn python(
+        &self,
+        host: &str,
+        path: &str,
+        body: &str,
+        count: u32,
+        headers: &[&str],
+    ) -> Result<Child> {
+        let mut c = Command::new("python3");
+        c.arg(Self::clients_dir().join("py_client.py"))
+            .arg(self.api.port.to_string())
+            .arg(&self.ca.ca_pem_path)
+            .arg(host)
+            .arg("requests")
+            .arg(path)
+            .arg(self.body_file(body)?)
+            .arg(count.to_string())
+            .args(headers);
+        spawn(c)
+    }
+
+    /// Python misbehaving: `garbage`, `cut` or `other` (see py_client.py).
+    pub fn python_mode(&self, host: &str, mode: &str) -> Result<Child> {
+        let mut c = Command::new("python3");
+        c.arg(Self::clients_dir().join("py_client.py"))
+            .arg(self.api.port.to_string())
+            .arg(&self.ca.ca_pem_path)
+            .arg(host)
+            .arg(mode);
+        spawn(c)
+    }
+
+    /// node (`https`, OpenSSL linked into node): `count` keep-alive requests.
+    pub fn node(
+        &self,
+        host: &str,
+        path: &str,
+        body: &str,
+        count: u32,
+        headers: &[&str],
+    ) -> Result<Child> {
+        let mut c = Command::new("node");
+        c.arg(Self::clients_dir().join("node_client.js"))
+            .arg(self.api.port.to_string())
+            .arg(&self.ca.ca_pem_path)
+            .arg(host)
+            .arg(path)
+            .arg(self.body_file(body)?)
+            .arg(count.to_string())
+            .args(headers);
+        spawn(c)
+    }
+
+    /// curl (libcurl + libssl): one request, the host name resolved to 127.0.0.1.
+    pub fn curl(&self, host: &str, path: &str, body: &str, headers: &[&str]) -> Result<Child> {
+        let port = self.api.port;
+        let mut c = Command::new("curl");
+        c.args(["-sS", "--fail", "--http1.1", "-o", "/dev/null"])
+            .arg("--cacert")
+            .arg(&self.ca.ca_pem_path)
+            .arg("--resolve")
+            .arg(format!("{host}:{port}:127.0.0.1"))
+            .arg(format!("https://{host}:{port}{path}"))
+            .args(["-H", "Content-Type: application/json"])
+            .arg("--data-binary")
+            .arg(format!("@{}", self.body_file(body)?.display()));
+        for h in headers {
+            c.args(["-H", h]);
+        }
+        spawn(c)
+    }
+}
+
+fn spawn(mut c: Command) -> Result<Child> {
+    c.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {c:?}"))
+}
+
+/// Waits for a client and fails with its output if it did not succeed.
+pub fn wait_ok(child: Child) -> Result<()> {
+    let out = child.wait_with_output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "client failed ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}

@@ -1,0 +1,382 @@
+//! End to end with the real probe: real TLS clients (curl, Python, node) talk to a TLS server
+//! on 127.0.0.1 under the providers' real host names; the built `libaisensor.so` and
+//! `libaifields.so`, hosted as Falco hosts them, must report every exchange with the right
+//! fields. These tests need root and eBPF: without them they fail, saying so.
+
+use aisensor_cli::host::{Host, Record};
+use aisensor_tests::clients::{anthropic_body, openai_body, wait_ok, Env};
+use aisensor_tests::{plugin_dir, require_ebpf, serial, TempDir};
+use serde_json::json;
+use std::time::Duration;
+
+const FIELDS: &[&str] = &[
+    "ai.kind",
+    "ai.provider",
+    "ai.model",
+    "ai.response.model",
+    "ai.stream",
+    "ai.tool_name",
+    "ai.tokens.input",
+    "ai.tokens.output",
+    "ai.proc.pid",
+    "ai.proc.name",
+    "ai.server",
+    "ai.http.status",
+    "ai.exchange_id",
+];
+
+const OPENAI_KEY: &str = "Authorization: Bearer sk-proj-e2eTESTKEY0123456789";
+const ANTHROPIC_KEY: &str = "x-api-key: sk-ant-api03-e2eTESTKEY0123456789";
+const ANTHROPIC_VERSION: &str = "anthropic-version: 2023-06-01";
+
+fn live(extra: serde_json::Value) -> Host {
+    require_ebpf();
+    let mut cfg = json!({"mode": "live"});
+    if let (Some(c), Some(e)) = (cfg.as_object_mut(), extra.as_object()) {
+        c.extend(e.clone());
+    }
+    Host::start(&plugin_dir(), &cfg.to_string())
+        .unwrap_or_else(|e| panic!("live capture must start here: {e:#}"))
+}
+
+/// Events of the given processes, waiting until `n` of them arrived (or `timeout`), then a
+/// little longer so that extra events would be seen too.
+fn events_of(host: &mut Host, pids: &[u32], n: usize, timeout: Duration) -> Vec<Record> {
+    let mine = |r: &Record| pids.iter().any(|p| r.get("ai.proc.pid") == p.to_string());
+    let mut got: Vec<Record> = host
+        .collect(timeout, FIELDS, |rs| {
+            rs.iter().filter(|r| mine(r)).count() >= n
+        })
+        .expect("events")
+        .into_iter()
+        .filter(mine)
+        .collect();
+    let late = host
+        .collect(Duration::from_millis(300), FIELDS, |_| false)
+        .expect("events");
+    got.extend(late.into_iter().filter(mine));
+    got
+}
+
+fn metric(host: &mut Host, name: &str) -> u64 {
+    host.metric(name)
+        .unwrap_or_else(|| panic!("metric {name} missing: {:?}", host.metrics()))
+}
+
+struct Case {
+    client: &'static str,
+    provider: &'static str,
+    stream: bool,
+    pid: u32,
+}
+
+#[test]
+fn every_client_and_provider_is_captured() {
+    let _g = serial();
+    let mut host = live(json!({}));
+    let env = Env::start().unwrap();
+    let mut cases = Vec::new();
+    for client in ["curl", "python", "node"] {
+        for provider in ["openai", "anthropic"] {
+            for stream in [false, true] {
+                let (host_name, path, body, headers) = match provider {
+                    "openai" => (
+                        "api.openai.com",
+                        "/v1/chat/completions",
+                        openai_body("gpt-4o", stream, true),
+                        vec![OPENAI_KEY],
+                    ),
+                    _ => (
+                        "api.anthropic.com",
+                        "/v1/messages",
+                        anthropic_body("claude-sonnet-4-5", stream, true),
+                        vec![ANTHROPIC_KEY, ANTHROPIC_VERSION],
+                    ),
+                };
+                let child = match client {
+                    "curl" => env.curl(host_name, path, &body, &headers),
+                    "python" => env.python(host_name, path, &body, 1, &headers),
+                    _ => env.node(host_name, path, &body, 1, &headers),
+                }
+                .unwrap();
+                let pid = child.id();
+                wait_ok(child).unwrap();
+                cases.push(Case {
+                    client,
+                    provider,
+                    stream,
+                    pid,
+                });
+            }
+        }
+    }
+    let pids: Vec<u32> = cases.iter().map(|c| c.pid).collect();
+    let events = events_of(&mut host, &pids, 2 * cases.len(), Duration::from_secs(20));
+    for c in &cases {
+        let what = format!("{} {} stream={}", c.client, c.provider, c.stream);
+        let mine: Vec<&Record> = events
+            .iter()
+            .filter(|r| r.get("ai.proc.pid") == c.pid.to_string())
+            .collect();
+        let kinds: Vec<&str> = mine.iter().map(|r| r.get("ai.kind")).collect();
+        assert_eq!(
+            kinds,
+            ["ai.request", "ai.response"],
+            "{what}: events {kinds:?}"
+        );
+        let (req, resp) = (mine[0], mine[1]);
+        let (server, model) = match c.provider {
+            "openai" => ("api.openai.com", "gpt-4o"),
+            _ => ("api.anthropic.com", "claude-sonnet-4-5"),
+        };
+        let expected_name = match c.client {
+            "python" => "python3",
+            other => other,
+        };
+        for r in [req, resp] {
+            assert_eq!(r.get("ai.provider"), c.provider, "{what}");
+            assert_eq!(r.get("ai.model"), model, "{what}");
+            assert_eq!(r.get("ai.server"), server, "{what}");
+            assert_eq!(r.get("ai.proc.name"), expected_name, "{what}");
+            assert_eq!(r.get("ai.exchange_id"), req.get("ai.exchange_id"), "{what}");
+            let text = String::from_utf8_lossy(&r.payload);
+            assert!(
+                !text.contains("e2eTESTKEY"),
+                "{what}: API key leaked: {text}"
+            );
+            assert!(
+                text.contains("\"fingerprint\""),
+                "{what}: no credential fingerprint"
+            );
+        }
+        assert_eq!(resp.get("ai.http.status"), "200", "{what}");
+        assert_eq!(resp.get("ai.stream"), c.stream.to_string(), "{what}");
+        assert_eq!(resp.get("ai.tool_name"), "get_weather", "{what}");
+        let (input, output) = fixture_usage(c.provider, c.stream);
+        assert_eq!(resp.get("ai.tokens.input"), input, "{what}");
+        assert_eq!(resp.get("ai.tokens.output"), output, "{what}");
+        assert_ne!(resp.get("ai.response.model"), "<NA>", "{what}");
+        let json = resp.json();
+        let args = json["ai"]["tool_calls"][0]["arguments"]
+            .as_str()
+            .unwrap_or("");
+        let args: serde_json::Value = serde_json::from_str(args)
+            .unwrap_or_else(|e| panic!("{what}: tool arguments {args:?} not JSON: {e}"));
+        assert_eq!(args["city"], "Paris", "{what}");
+    }
+    assert_eq!(metric(&mut host, "parse_failures"), 0);
+}
+
+/// Token usage the response fixtures report (input, output).
+fn fixture_usage(provider: &str, stream: bool) -> (&'static str, &'static str) {
+    match (provider, stream) {
+        ("openai", false) => ("82", "17"),
+        ("openai", true) => ("82", "17"),
+        (_, false) => ("397", "58"),
+        (_, true) => ("397", "58"),
+    }
+}
+
+#[test]
+fn ten_thousand_keep_alive_requests_lose_nothing() {
+    let _g = serial();
+    let mut host = live(json!({}));
+    let env = Env::start().unwrap();
+    let body = openai_body("gpt-4o-mini", false, true);
+    let child = env
+        .python(
+            "api.openai.com",
+            "/v1/chat/completions",
+            &body,
+            10_000,
+            &[OPENAI_KEY],
+        )
+        .unwrap();
+    let pid = child.id();
+    // Drain while the client runs, as Falco would.
+    let events = events_of(&mut host, &[pid], 20_000, Duration::from_secs(240));
+    wait_ok(child).unwrap();
+    let requests = events
+        .iter()
+        .filter(|r| r.get("ai.kind") == "ai.request")
+        .count();
+    let responses = events
+        .iter()
+        .filter(|r| r.get("ai.kind") == "ai.response")
+        .count();
+    let metrics = host.metrics();
+    eprintln!("10k keep-alive: {requests} requests, {responses} responses; metrics {metrics:?}");
+    assert_eq!(requests, 10_000);
+    assert_eq!(responses, 10_000);
+    for (name, value) in &metrics {
+        let is_loss = name.contains("drop")
+            || name.contains("fail")
+            || name.contains("truncat")
+            || name.contains("bad_records")
+            || name.contains("incomplete")
+            || name.contains("unmatched")
+            || name.contains("provider_errors")
+            || name.contains("resync");
+        assert!(!is_loss || *value == 0, "loss counter {name} = {value}");
+    }
+}
+
+#[test]
+fn bad_input_is_counted_and_forgotten() {
+    let _g = serial();
+    let mut host = live(json!({}));
+    let env = Env::start().unwrap();
+    let before = metric(&mut host, "parse_failures");
+    let mut pids = Vec::new();
+    for mode in ["garbage", "cut", "other"] {
+        let child = env.python_mode("api.openai.com", mode).unwrap();
+        pids.push(child.id());
+        let _ = child.wait_with_output();
+    }
+    // The processes are gone: their connections must be too.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let _ = host.collect(Duration::from_millis(100), FIELDS, |_| false);
+        let failures = metric(&mut host, "parse_failures") - before;
+        if failures >= 3 && metric(&mut host, "open_connections") == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "expected 3 parse failures and no open connection, got {failures} and {}: {:?}",
+            metric(&mut host, "open_connections"),
+            host.metrics()
+        );
+    }
+    // None of them produced an event, and capture still works after them.
+    let body = openai_body("gpt-4o", false, false);
+    let child = env
+        .python(
+            "api.openai.com",
+            "/v1/chat/completions",
+            &body,
+            1,
+            &[OPENAI_KEY],
+        )
+        .unwrap();
+    let good = child.id();
+    wait_ok(child).unwrap();
+    pids.push(good);
+    let events = events_of(&mut host, &pids, 2, Duration::from_secs(10));
+    let pids_seen: Vec<&str> = events.iter().map(|r| r.get("ai.proc.pid")).collect();
+    assert!(
+        pids_seen.iter().all(|p| *p == good.to_string()),
+        "bad clients produced events: {pids_seen:?}"
+    );
+    assert_eq!(events.len(), 2);
+}
+
+#[test]
+fn a_large_request_arrives_whole_and_one_over_the_cap_is_counted() {
+    let _g = serial();
+    // 300 KiB of conversation in one SSL_write: arrives whole with the default 1 MiB cap.
+    let big = json!({
+        "model": "gpt-4o",
+        "messages": [{"role": "user", "content": "x".repeat(300 * 1024)}],
+        "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {}}}]
+    })
+    .to_string();
+    {
+        let mut host = live(json!({}));
+        let env = Env::start().unwrap();
+        let child = env
+            .python(
+                "api.openai.com",
+                "/v1/chat/completions",
+                &big,
+                2,
+                &[OPENAI_KEY],
+            )
+            .unwrap();
+        let pid = child.id();
+        wait_ok(child).unwrap();
+        let events = events_of(&mut host, &[pid], 4, Duration::from_secs(20));
+        assert_eq!(events.len(), 4);
+        assert!(events.iter().all(|r| r.get("ai.model") == "gpt-4o"));
+        assert_eq!(metric(&mut host, "kernel_truncated_calls"), 0);
+    }
+    // With a 64 KiB cap the same request is cut, counted, and the connection stays in sync.
+    let mut host = live(json!({"max_capture_bytes": 65536}));
+    let env = Env::start().unwrap();
+    let child = env
+        .python(
+            "api.openai.com",
+            "/v1/chat/completions",
+            &big,
+            2,
+            &[OPENAI_KEY],
+        )
+        .unwrap();
+    let pid = child.id();
+    wait_ok(child).unwrap();
+    let events = events_of(&mut host, &[pid], 4, Duration::from_secs(20));
+    let kinds: Vec<&str> = events.iter().map(|r| r.get("ai.kind")).collect();
+    assert_eq!(
+        kinds,
+        ["ai.request", "ai.response", "ai.request", "ai.response"]
+    );
+    assert_eq!(events[1].get("ai.tool_name"), "get_weather");
+    assert!(metric(&mut host, "truncated_calls") >= 2);
+    assert_eq!(metric(&mut host, "parse_failures"), 0);
+}
+
+#[test]
+fn a_recording_replays_to_the_same_events() {
+    let _g = serial();
+    let dir = TempDir::new("rec");
+    let rec = dir.path().join("capture.aisrec");
+    let live_events = {
+        let mut host = live(json!({"record_file": rec.to_string_lossy()}));
+        let env = Env::start().unwrap();
+        let a = env
+            .python(
+                "api.anthropic.com",
+                "/v1/messages",
+                &anthropic_body("claude-sonnet-4-5", true, true),
+                2,
+                &[ANTHROPIC_KEY, ANTHROPIC_VERSION],
+            )
+            .unwrap();
+        let b = env
+            .node(
+                "api.openai.com",
+                "/v1/chat/completions",
+                &openai_body("gpt-4o", true, true),
+                2,
+                &[OPENAI_KEY],
+            )
+            .unwrap();
+        let pids = [a.id(), b.id()];
+        wait_ok(a).unwrap();
+        wait_ok(b).unwrap();
+        events_of(&mut host, &pids, 8, Duration::from_secs(20))
+    };
+    assert_eq!(live_events.len(), 8);
+    let cfg = json!({"mode": "replay", "replay_file": rec.to_string_lossy()});
+    let mut replay = Host::start(&plugin_dir(), &cfg.to_string()).unwrap();
+    let replayed = replay
+        .collect(Duration::from_secs(20), FIELDS, |_| false)
+        .unwrap();
+    for l in &live_events {
+        let twin = replayed
+            .iter()
+            .find(|r| {
+                r.get("ai.exchange_id") == l.get("ai.exchange_id")
+                    && r.get("ai.kind") == l.get("ai.kind")
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "live event missing from replay: {}",
+                    String::from_utf8_lossy(&l.payload)
+                )
+            });
+        assert_eq!(twin.json(), l.json());
+        assert_eq!(twin.ts, l.ts);
+        assert_eq!(twin.fields, l.fields);
+    }
+}
