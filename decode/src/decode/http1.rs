@@ -86,7 +86,9 @@ impl std::fmt::Display for Http1Error {
 
 impl std::error::Error for Http1Error {}
 
-/// Methods a request may start with (RFC 9110 §9 and WebDAV's common ones).
+/// Methods a request may start with (RFC 9110 §9, PATCH, QUERY, and WebDAV's common ones).
+/// A closed list on purpose: it is what tells a request from another protocol or from the
+/// middle of a body when the probe attaches to a connection mid-way.
 const METHODS: &[&[u8]] = &[
     b"GET ",
     b"POST ",
@@ -97,12 +99,17 @@ const METHODS: &[&[u8]] = &[
     b"OPTIONS ",
     b"CONNECT ",
     b"TRACE ",
+    b"QUERY ",
     b"PROPFIND ",
+    b"PROPPATCH ",
     b"MKCOL ",
     b"COPY ",
     b"MOVE ",
     b"LOCK ",
     b"UNLOCK ",
+    b"REPORT ",
+    b"SEARCH ",
+    b"PURGE ",
 ];
 
 /// True if `b` starts with a request line's method and a space.
@@ -146,7 +153,20 @@ enum State {
     Trailers,
     /// A response body delimited by the end of the connection.
     UntilClose,
+    /// The connection switched protocols (101, or a tunnel after CONNECT): nothing after
+    /// this point is HTTP/1, and it is skipped.
+    Upgraded,
     Failed(Http1Error),
+}
+
+/// What the response to a request may carry (RFC 9112 §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Body,
+    /// A response to HEAD has no body whatever its headers say.
+    NoBody,
+    /// A 2xx response to CONNECT turns the connection into a tunnel.
+    Tunnel,
 }
 
 /// Most header fields in one head.
@@ -162,8 +182,8 @@ pub struct MessageParser {
     buf: Vec<u8>,
     /// The message being read (after its head).
     cur: Option<Message>,
-    /// Responses: for each request still unanswered, whether its response has no body (HEAD).
-    expect_no_body: std::collections::VecDeque<bool>,
+    /// Responses: for each request still unanswered, what its response may carry.
+    expect: std::collections::VecDeque<Expect>,
 }
 
 impl MessageParser {
@@ -174,20 +194,44 @@ impl MessageParser {
             state: State::Head,
             buf: Vec::new(),
             cur: None,
-            expect_no_body: Default::default(),
+            expect: Default::default(),
         }
     }
 
     /// Responses only: the method of the request the next response answers (HEAD responses
-    /// have no body). Call once per request, in order.
+    /// have no body; a 2xx to CONNECT starts a tunnel). Call once per request, in order:
+    /// keep-alive clients may pipeline several requests before the first response.
     pub fn expect_response_to(&mut self, method: &str) {
-        self.expect_no_body
-            .push_back(method.eq_ignore_ascii_case("HEAD"));
+        self.expect
+            .push_back(if method.eq_ignore_ascii_case("HEAD") {
+                Expect::NoBody
+            } else if method.eq_ignore_ascii_case("CONNECT") {
+                Expect::Tunnel
+            } else {
+                Expect::Body
+            });
+    }
+
+    /// The connection switched protocols (the caller saw a `101` answer an `Upgrade` request,
+    /// or a tunnel open): bytes from now on are not HTTP/1 and are skipped. A response parser
+    /// switches by itself when it reads a 101 or a 2xx to CONNECT.
+    pub fn upgrade(&mut self) {
+        if !matches!(self.state, State::Failed(_)) {
+            self.state = State::Upgraded;
+            self.buf = Vec::new();
+            self.cur = None;
+        }
+    }
+
+    /// True once the connection switched protocols (see [`MessageParser::upgrade`]).
+    pub fn upgraded(&self) -> bool {
+        self.state == State::Upgraded
     }
 
     /// True while part of a message is buffered.
     pub fn in_message(&self) -> bool {
-        !matches!(self.state, State::Head | State::Failed(_)) || !self.buf.is_empty()
+        !matches!(self.state, State::Head | State::Failed(_) | State::Upgraded)
+            || !self.buf.is_empty()
     }
 
     /// Bytes currently held.
@@ -221,6 +265,7 @@ impl MessageParser {
                 true
             }
             State::UntilClose => true,
+            State::Upgraded => return Ok(()),
             _ => false,
         };
         if !ok {
@@ -246,6 +291,20 @@ impl MessageParser {
             return self.cur.take();
         }
         None
+    }
+
+    /// End of stream in the middle of a message whose head was read (a client that hung up
+    /// during a streamed answer): the message so far, marked `body_truncated`. Call after
+    /// [`MessageParser::finish`]; the parser is then reset to read a new message.
+    pub fn take_partial(&mut self) -> Option<Message> {
+        if matches!(self.state, State::Failed(_) | State::Upgraded) {
+            return None;
+        }
+        self.state = State::Head;
+        self.buf.clear();
+        let mut m = self.cur.take()?;
+        m.body_truncated = true;
+        Some(m)
     }
 
     fn fail(&mut self, e: Http1Error) {
@@ -289,8 +348,11 @@ impl MessageParser {
                             break;
                         }
                     }
-                    let (taken, done) = take_head(&self.buf, data);
-                    self.buf.extend_from_slice(&data[..taken]);
+                    // Never hold more than max_head (+1 to tell "too large") of a head.
+                    let room = (self.limits.max_head + 1).saturating_sub(self.buf.len());
+                    let window = &data[..data.len().min(room)];
+                    let (taken, done) = take_head(&self.buf, window);
+                    self.buf.extend_from_slice(&window[..taken]);
                     data = &data[taken..];
                     if !could_start(self.role, &self.buf) {
                         return Err(Http1Error::NotHttp);
@@ -347,18 +409,18 @@ impl MessageParser {
                     };
                 }
                 State::ChunkEnd { due } => {
-                    let expect: &[u8] = if due == 2 { b"\r\n" } else { b"\n" };
-                    let n = expect.len().min(data.len());
-                    if data[..n] != expect[..n] {
-                        return Err(Http1Error::BadChunk);
-                    }
-                    self.wire(n);
-                    data = &data[n..];
-                    let due = due - n as u8;
-                    self.state = if due == 0 {
+                    // CRLF after the chunk data; a bare LF is tolerated (RFC 9112 §2.2).
+                    let done = match (due, data[0]) {
+                        (2, b'\r') => false,
+                        (_, b'\n') => true,
+                        _ => return Err(Http1Error::BadChunk),
+                    };
+                    self.wire(1);
+                    data = &data[1..];
+                    self.state = if done {
                         State::ChunkSize
                     } else {
-                        State::ChunkEnd { due }
+                        State::ChunkEnd { due: 1 }
                     };
                 }
                 State::Trailers => {
@@ -381,6 +443,7 @@ impl MessageParser {
                     self.body(data);
                     data = &[];
                 }
+                State::Upgraded => data = &[],
             }
         }
         Ok(())
@@ -395,24 +458,40 @@ impl MessageParser {
     /// A complete head: decides how the body is framed.
     fn on_head(&mut self, raw: &[u8], out: &mut Vec<Message>) -> Result<(), Http1Error> {
         let head = parse_head(self.role, raw)?;
-        let te_chunked = head
-            .header("transfer-encoding")
-            .map(|te| {
-                te.rsplit(',')
-                    .next()
-                    .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
-            })
-            .unwrap_or(false);
-        let length = content_length(&head)?;
+        // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length; chunked must be last.
+        let te = head
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "transfer-encoding")
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .rfind(|c| !c.is_empty());
+        let te_chunked = te.is_some_and(|c| c.eq_ignore_ascii_case("chunked"));
+        if te.is_some() && !te_chunked && self.role == Role::Request {
+            // The request's length cannot be known (§6.3 rule 4).
+            return Err(Http1Error::BadHeader(
+                "request Transfer-Encoding does not end in chunked".into(),
+            ));
+        }
+        let length = if te.is_some() {
+            None
+        } else {
+            content_length(&head)?
+        };
+        let mut upgrade = false;
         let no_body = match self.role {
             Role::Request => false,
             Role::Response => {
-                if (100..200).contains(&head.status) {
+                if (100..200).contains(&head.status) && head.status != 101 {
                     // Interim (100 Continue, 103 Early Hints): the real response follows.
                     return Ok(());
                 }
-                let head_req = self.expect_no_body.pop_front().unwrap_or(false);
-                head_req || head.status == 204 || head.status == 304
+                let expect = self.expect.pop_front().unwrap_or(Expect::Body);
+                // 101 Switching Protocols, or a tunnel opened by CONNECT, ends HTTP/1 on
+                // this connection (RFC 9110 §15.2.2, §9.3.6).
+                upgrade = head.status == 101
+                    || (expect == Expect::Tunnel && (200..300).contains(&head.status));
+                upgrade || expect == Expect::NoBody || head.status == 204 || head.status == 304
             }
         };
         self.cur = Some(Message {
@@ -421,7 +500,10 @@ impl MessageParser {
             body_truncated: false,
             wire_len: raw.len() as u64,
         });
-        if no_body {
+        if upgrade {
+            self.complete(out);
+            self.state = State::Upgraded;
+        } else if no_body {
             self.complete(out);
         } else if te_chunked {
             self.state = State::ChunkSize;
@@ -440,20 +522,29 @@ impl MessageParser {
 }
 
 /// How many bytes of `data` belong to the head whose start is in `prev`, and whether the head
-/// ends there (at the empty line).
+/// ends there, at the empty line: CRLF CRLF, or a bare LF for either (RFC 9112 §2.2).
 fn take_head(prev: &[u8], data: &[u8]) -> (usize, bool) {
-    // The terminator may straddle the boundary: look at prev's last 3 bytes too.
-    let tail = &prev[prev.len().saturating_sub(3)..];
-    for k in (1..=tail.len()).rev() {
-        let need = &b"\r\n\r\n"[k..];
-        if tail.ends_with(&b"\r\n\r\n"[..k]) && data.starts_with(need) {
-            return (need.len(), true);
+    // The byte `back` places before data[i], looking into prev when needed.
+    let before = |i: usize, back: usize| -> Option<u8> {
+        if i >= back {
+            Some(data[i - back])
+        } else {
+            prev.len()
+                .checked_sub(back - i)
+                .and_then(|j| prev.get(j).copied())
+        }
+    };
+    for i in memchr::memchr_iter(b'\n', data) {
+        let empty_line = match before(i, 1) {
+            Some(b'\n') => true,
+            Some(b'\r') => before(i, 2) == Some(b'\n'),
+            _ => false,
+        };
+        if empty_line {
+            return (i + 1, true);
         }
     }
-    match memchr::memmem::find(data, b"\r\n\r\n") {
-        Some(i) => (i + 4, true),
-        None => (data.len(), false),
-    }
+    (data.len(), false)
 }
 
 /// Bytes of `data` up to and including the first LF, and whether there was one.
@@ -464,13 +555,22 @@ fn take_line(data: &[u8]) -> (usize, bool) {
     }
 }
 
+/// `chunk-size [ chunk-ext ] CRLF` (RFC 9112 §7.1.1); extensions are ignored.
 fn parse_chunk_size(line: &[u8]) -> Result<u64, Http1Error> {
-    let line = std::str::from_utf8(line).map_err(|_| Http1Error::BadChunk)?;
-    let size = line.split(';').next().unwrap_or("").trim();
-    if size.is_empty() || size.len() > 15 {
+    let end = memchr::memchr(b';', line).unwrap_or(line.len());
+    let size = line[..end].trim_ascii();
+    let size = match size.iter().position(|&b| b != b'0') {
+        Some(i) => &size[i..],
+        None if !size.is_empty() => return Ok(0),
+        None => return Err(Http1Error::BadChunk),
+    };
+    if size.len() > 15 || !size.iter().all(u8::is_ascii_hexdigit) {
         return Err(Http1Error::BadChunk);
     }
-    u64::from_str_radix(size, 16).map_err(|_| Http1Error::BadChunk)
+    size.iter().try_fold(0u64, |n, &d| {
+        let d = char::from(d).to_digit(16).ok_or(Http1Error::BadChunk)?;
+        Ok(n << 4 | u64::from(d))
+    })
 }
 
 fn content_length(head: &Head) -> Result<Option<u64>, Http1Error> {
@@ -480,10 +580,11 @@ fn content_length(head: &Head) -> Result<Option<u64>, Http1Error> {
             continue;
         }
         for part in v.split(',') {
-            let len: u64 = part
-                .trim()
-                .parse()
-                .map_err(|_| Http1Error::BadContentLength)?;
+            let part = part.trim();
+            if part.is_empty() || part.len() > 19 || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Http1Error::BadContentLength);
+            }
+            let len: u64 = part.parse().map_err(|_| Http1Error::BadContentLength)?;
             if found.is_some_and(|f| f != len) {
                 return Err(Http1Error::BadContentLength);
             }
@@ -667,6 +768,177 @@ GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
         .unwrap();
         assert_eq!(out[0].body, b"0123");
         assert!(out[0].body_truncated);
+    }
+
+    #[test]
+    fn upgrades_and_tunnels_end_http1() {
+        let mut p = MessageParser::new(Role::Response, Limits::default());
+        p.expect_response_to("GET");
+        let mut out = Vec::new();
+        p.push(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello",
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].head.status, 101);
+        assert!(p.upgraded() && !p.in_message());
+        p.push(b"\x00\x01 not http", &mut out).unwrap();
+        p.gap(10, &mut out).unwrap();
+        assert_eq!(out.len(), 1);
+
+        let mut p = MessageParser::new(Role::Response, Limits::default());
+        p.expect_response_to("CONNECT");
+        p.push(
+            b"HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x01",
+            &mut out,
+        )
+        .unwrap();
+        assert!(p.upgraded());
+        assert!(out[1].body.is_empty());
+
+        let mut p = MessageParser::new(Role::Request, Limits::default());
+        p.push(
+            b"GET /v1/responses HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
+            &mut out,
+        )
+        .unwrap();
+        p.upgrade();
+        p.push(b"\x81\x85masked", &mut out).unwrap();
+        assert!(p.upgraded());
+    }
+
+    #[test]
+    fn lenient_line_ends_and_strict_numbers() {
+        let m = parse(
+            Role::Request,
+            &[b"POST /x HTTP/1.1\nHost: h\nContent-Length: 2\n\nokGET / HTTP/1.1\r\n\n"],
+        )
+        .unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].body, b"ok");
+        let m = parse(
+            Role::Response,
+            &[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0002\nok\n000\r\n\r\n"],
+        )
+        .unwrap();
+        assert_eq!(m[0].body, b"ok");
+        for bad in [
+            &b"+a"[..],
+            b"-1",
+            b"0x10",
+            b"",
+            b"1 2",
+            b"10000000000000000",
+        ] {
+            let mut raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+            raw.extend_from_slice(bad);
+            raw.extend_from_slice(b"\r\n");
+            assert_eq!(
+                parse(Role::Response, &[&raw]),
+                Err(Http1Error::BadChunk),
+                "{bad:?}"
+            );
+        }
+        for bad in ["+5", "-1", "5 5", "1,2", "99999999999999999999999"] {
+            let raw = format!("POST / HTTP/1.1\r\nContent-Length: {bad}\r\n\r\n");
+            assert_eq!(
+                parse(Role::Request, &[raw.as_bytes()]),
+                Err(Http1Error::BadContentLength),
+                "{bad}"
+            );
+        }
+        // Repeated equal lengths are one length (RFC 9110 §8.6).
+        let m = parse(
+            Role::Request,
+            &[b"POST / HTTP/1.1\r\nContent-Length: 2, 2\r\n\r\nok"],
+        )
+        .unwrap();
+        assert_eq!(m[0].body, b"ok");
+    }
+
+    #[test]
+    fn transfer_encoding_overrides_content_length() {
+        let m = parse(
+            Role::Request,
+            &[b"POST / HTTP/1.1\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"],
+        )
+        .unwrap();
+        assert_eq!(m[0].body, b"ok");
+        assert!(matches!(
+            parse(
+                Role::Request,
+                &[b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"]
+            ),
+            Err(Http1Error::BadHeader(_))
+        ));
+        // A response whose coding is not chunked runs until close.
+        let mut p = MessageParser::new(Role::Response, Limits::default());
+        let mut out = Vec::new();
+        p.push(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 1\r\n\r\nabc",
+            &mut out,
+        )
+        .unwrap();
+        assert!(out.is_empty());
+        assert_eq!(p.finish().unwrap().body, b"abc");
+    }
+
+    #[test]
+    fn a_hung_up_stream_gives_its_partial_message() {
+        let mut p = MessageParser::new(Role::Response, Limits::default());
+        let mut out = Vec::new();
+        p.push(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\ndata:",
+            &mut out,
+        )
+        .unwrap();
+        assert!(p.finish().is_none());
+        let m = p.take_partial().unwrap();
+        assert_eq!(m.body, b"data:");
+        assert!(m.body_truncated);
+        assert!(!p.in_message());
+        assert!(p.take_partial().is_none());
+    }
+
+    #[test]
+    fn a_huge_push_without_a_head_end_is_not_buffered() {
+        let limits = Limits {
+            max_head: 1024,
+            max_body: 1024,
+        };
+        let mut p = MessageParser::new(Role::Request, limits);
+        let mut big = b"POST / HTTP/1.1\r\nX: ".to_vec();
+        big.resize(10 << 20, b'a');
+        assert_eq!(p.push(&big, &mut Vec::new()), Err(Http1Error::HeadTooLarge));
+        assert_eq!(p.buffered(), 0);
+    }
+
+    #[test]
+    fn gap_rules() {
+        // In chunk data: skipped. Past the chunk's end, or in a size line: lost.
+        let mut p = MessageParser::new(Role::Response, Limits::default());
+        let mut out = Vec::new();
+        p.push(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n01",
+            &mut out,
+        )
+        .unwrap();
+        p.gap(8, &mut out).unwrap();
+        p.push(b"\r\n0\r\n\r\n", &mut out).unwrap();
+        assert_eq!(out[0].body, b"01");
+        assert!(out[0].body_truncated);
+        assert_eq!(out[0].wire_len, 67);
+        p.push(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab", &mut out)
+            .unwrap();
+        assert_eq!(p.gap(3, &mut out), Err(Http1Error::LostSync));
+        // Until close: anything may be lost.
+        let mut p = MessageParser::new(Role::Response, Limits::default());
+        p.push(b"HTTP/1.0 200 OK\r\n\r\nab", &mut out).unwrap();
+        p.gap(1000, &mut out).unwrap();
+        let m = p.finish().unwrap();
+        assert!(m.body_truncated);
+        assert_eq!(m.body, b"ab");
     }
 
     #[test]
