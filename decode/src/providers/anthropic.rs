@@ -69,15 +69,17 @@ pub(super) fn response(v: &Value) -> ResponseInfo {
 /// A streamed response. Tool inputs arrive as `input_json_delta` fragments per content block.
 pub(super) fn stream(events: &[SseEvent]) -> Result<ResponseInfo, ProviderError> {
     let mut r = ResponseInfo::default();
-    // content block index → position in r.tool_calls
-    let mut blocks: Vec<(u64, usize)> = Vec::new();
+    // content block index → (position in r.tool_calls, arguments still the start's `input`)
+    let mut blocks: Vec<(u64, usize, bool)> = Vec::new();
     let mut started = false;
     for ev in events {
         if ev.data.trim().is_empty() {
             continue;
         }
-        let v: Value =
-            serde_json::from_str(&ev.data).map_err(|e| ProviderError::BadStream(e.to_string()))?;
+        let Ok(v) = serde_json::from_str::<Value>(&ev.data) else {
+            r.bad_events += 1;
+            continue;
+        };
         let kind = v["type"].as_str().unwrap_or(ev.event.as_str());
         match kind {
             "message_start" => {
@@ -91,12 +93,23 @@ pub(super) fn stream(events: &[SseEvent]) -> Result<ResponseInfo, ProviderError>
                 let b = &v["content_block"];
                 match b["type"].as_str() {
                     Some("tool_use") | Some("server_tool_use") => {
+                        // The input arrives as fragments; a non-empty `input` here is a
+                        // server that sent it whole.
+                        let whole = b["input"].as_object().is_some_and(|o| !o.is_empty());
                         r.tool_calls.push(ToolCall {
                             id: text(&b["id"]),
                             name: text(&b["name"]),
-                            arguments: String::new(),
+                            arguments: if whole {
+                                b["input"].to_string()
+                            } else {
+                                String::new()
+                            },
                         });
-                        blocks.push((v["index"].as_u64().unwrap_or(0), r.tool_calls.len() - 1));
+                        blocks.push((
+                            v["index"].as_u64().unwrap_or(0),
+                            r.tool_calls.len() - 1,
+                            whole,
+                        ));
                     }
                     Some("text") => r.completion.push_str(b["text"].as_str().unwrap_or("")),
                     _ => {}
@@ -108,9 +121,14 @@ pub(super) fn stream(events: &[SseEvent]) -> Result<ResponseInfo, ProviderError>
                     Some("text_delta") => r.completion.push_str(d["text"].as_str().unwrap_or("")),
                     Some("input_json_delta") => {
                         let idx = v["index"].as_u64().unwrap_or(0);
-                        if let Some((_, pos)) = blocks.iter().find(|(i, _)| *i == idx) {
-                            r.tool_calls[*pos]
-                                .arguments
+                        let Some(block) = blocks.iter_mut().rfind(|(i, _, _)| *i == idx) else {
+                            continue;
+                        };
+                        if let Some(tc) = r.tool_calls.get_mut(block.1) {
+                            if std::mem::take(&mut block.2) {
+                                tc.arguments.clear(); // fragments follow after all
+                            }
+                            tc.arguments
                                 .push_str(d["partial_json"].as_str().unwrap_or(""));
                         }
                     }
@@ -185,5 +203,27 @@ mod tests {
         )
         .unwrap();
         assert_eq!(response(&e).error, "overloaded_error");
+    }
+
+    #[test]
+    fn errors_thinking_and_cut_streams() {
+        let body = concat!(
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_3\",\"model\":\"claude-opus-4-1\",\"usage\":{\"input_tokens\":12,\"cache_creation_input_tokens\":2048,\"output_tokens\":1}}}\n\n",
+            "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}\n\n",
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"Hmm.\"}}\n\n",
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"EqQB\"}}\n\n",
+            "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_9\",\"name\":\"bash\",\"input\":{}}}\n\n",
+            "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_j",
+        );
+        let r = stream(&parse_all(body.as_bytes())).unwrap();
+        assert_eq!(r.completion, "", "thinking is not completion text");
+        assert_eq!(r.error, "overloaded_error");
+        assert_eq!(r.bad_events, 1);
+        assert_eq!(r.tool_calls[0].arguments, "{}");
+        let u = r.usage.unwrap();
+        assert_eq!((u.input, u.output, u.cache_write), (12, 1, 2048));
+        // An event stream that is not Anthropic's.
+        assert!(stream(&parse_all(b"data: {\"choices\":[]}\n\n")).is_err());
     }
 }

@@ -26,6 +26,9 @@ pub struct Detected {
     pub api: Api,
     /// `chat`, ...
     pub operation: &'static str,
+    /// The model the URL names (an Azure OpenAI deployment), for a request body that names
+    /// none; [`parse_request_for`] applies it.
+    pub model_from_path: Option<String>,
 }
 
 /// What a request says.
@@ -50,6 +53,9 @@ pub struct ResponseInfo {
     pub completion: String,
     /// `error.type` (or message) when the API answered with an error object.
     pub error: String,
+    /// Stream events that were not the API's JSON and were skipped: a stream cut short by a
+    /// capture gap or a hang-up ends in one. The rest of the stream is still read.
+    pub bad_events: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,14 +94,17 @@ const KNOWN_HOSTS: &[(&str, &str)] = &[
     ("generativelanguage.googleapis.com", "gcp.gemini"),
 ];
 
+/// `pattern` is a host name, or `*.suffix` for any sub-domain of `suffix` (not `suffix`
+/// itself); names compare without regard to case.
 fn host_matches(pattern: &str, host: &str) -> bool {
     match pattern.strip_prefix("*.") {
         Some(suffix) => {
-            host.len() > suffix.len()
-                && host.ends_with(suffix)
-                && host[..host.len() - suffix.len()].ends_with('.')
+            let (hb, sb) = (host.as_bytes(), suffix.as_bytes());
+            hb.len() > sb.len() + 1
+                && hb[hb.len() - sb.len()..].eq_ignore_ascii_case(sb)
+                && hb[hb.len() - sb.len() - 1] == b'.'
         }
-        None => pattern == host,
+        None => pattern.eq_ignore_ascii_case(host),
     }
 }
 
@@ -136,9 +145,31 @@ pub fn detect(
         provider,
         api,
         operation: "chat",
+        model_from_path: azure_deployment(path).map(str::to_string),
     })
 }
 
+/// `<deployment>` of an Azure OpenAI path `/openai/deployments/<deployment>/chat/completions`.
+fn azure_deployment(path: &str) -> Option<&str> {
+    let rest = path.split("/openai/deployments/").nth(1)?;
+    let (name, tail) = rest.split_once('/')?;
+    (!name.is_empty() && tail == "chat/completions").then_some(name)
+}
+
+/// [`parse_request`], with the model taken from the URL when the body names none (Azure
+/// OpenAI requests name a deployment in the path, and usually no model in the body).
+pub fn parse_request_for(detected: &Detected, body: &[u8]) -> Result<RequestInfo, ProviderError> {
+    let mut info = parse_request(detected.api, body)?;
+    if info.model.is_empty() {
+        if let Some(m) = &detected.model_from_path {
+            info.model = m.clone();
+        }
+    }
+    Ok(info)
+}
+
+/// The request's model, stream flag, declared tools and last user text. `body` is the whole
+/// JSON body with its content coding undone.
 pub fn parse_request(api: Api, body: &[u8]) -> Result<RequestInfo, ProviderError> {
     let v = json(body)?;
     Ok(match api {
@@ -147,6 +178,7 @@ pub fn parse_request(api: Api, body: &[u8]) -> Result<RequestInfo, ProviderError
     })
 }
 
+/// A whole JSON response body (content coding undone), success or error object.
 pub fn parse_response(api: Api, body: &[u8]) -> Result<ResponseInfo, ProviderError> {
     let v = json(body)?;
     Ok(match api {
@@ -155,6 +187,8 @@ pub fn parse_response(api: Api, body: &[u8]) -> Result<ResponseInfo, ProviderErr
     })
 }
 
+/// A reassembled event stream. Events that are not JSON are skipped and counted in
+/// `bad_events`; a stream without a single event of the API is [`ProviderError::BadStream`].
 pub fn parse_stream(api: Api, events: &[SseEvent]) -> Result<ResponseInfo, ProviderError> {
     match api {
         Api::OpenAiChat => openai::stream(events),
@@ -202,15 +236,170 @@ fn last_user_text(messages: &serde_json::Value) -> String {
         .unwrap_or_default()
 }
 
-/// The `error` object of an API error body: its type, else its message.
+/// The `error` object of an API error body: its type, else its code, else its message (some
+/// OpenAI-compatible servers send `"error": "text"`).
 fn error_of(v: &serde_json::Value) -> String {
     let e = &v["error"];
     if e.is_null() {
         return String::new();
+    }
+    if let Some(s) = e.as_str() {
+        return if s.is_empty() { "error" } else { s }.to_string();
     }
     [&e["type"], &e["code"], &e["message"]]
         .iter()
         .find_map(|f| f.as_str().filter(|s| !s.is_empty()))
         .unwrap_or("error")
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(headers: &[(&str, &str)]) -> Head {
+        Head {
+            method: "POST".into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn det(host: &str, path: &str) -> Option<(String, Api)> {
+        detect(host, "POST", path, &head(&[]), &[]).map(|d| (d.provider, d.api))
+    }
+
+    #[test]
+    fn providers_by_host_and_apis_by_path() {
+        let chat = "/v1/chat/completions";
+        for (host, provider) in [
+            ("api.openai.com", "openai"),
+            ("api.anthropic.com", "anthropic"),
+            ("api.mistral.ai", "mistral_ai"),
+            ("api.x.ai", "x_ai"),
+            ("api.deepseek.com", "deepseek"),
+            ("api.groq.com", "groq"),
+            ("openrouter.ai", "openrouter"),
+            ("api.together.xyz", "together_ai"),
+            ("api.fireworks.ai", "fireworks"),
+            ("api.perplexity.ai", "perplexity"),
+            ("llm.internal", "unknown"),
+        ] {
+            assert_eq!(
+                det(host, chat),
+                Some((provider.to_string(), Api::OpenAiChat)),
+                "{host}"
+            );
+        }
+        assert_eq!(
+            det("api.groq.com", "/openai/v1/chat/completions?x=1"),
+            Some(("groq".into(), Api::OpenAiChat))
+        );
+        assert_eq!(
+            det("api.anthropic.com", "/v1/messages?beta=true"),
+            Some(("anthropic".into(), Api::AnthropicMessages))
+        );
+        // Not API calls: other paths, other methods, token counting.
+        assert_eq!(det("api.openai.com", "/v1/models"), None);
+        assert_eq!(det("api.anthropic.com", "/v1/messages/count_tokens"), None);
+        assert_eq!(det("example.com", "/chat/completions/x"), None);
+        assert!(detect(
+            "api.openai.com",
+            "GET",
+            "/v1/chat/completions",
+            &head(&[]),
+            &[]
+        )
+        .is_none());
+        // An unknown host speaks Anthropic only if it says so.
+        assert_eq!(det("gateway.local", "/v1/messages"), None);
+        let h = head(&[("anthropic-version", "2023-06-01")]);
+        assert_eq!(
+            detect("gateway.local", "POST", "/v1/messages", &h, &[]).map(|d| d.provider),
+            Some("unknown".into())
+        );
+    }
+
+    #[test]
+    fn the_users_host_map_comes_first() {
+        let map = vec![
+            ("api.openai.com".to_string(), "my-proxy".to_string()),
+            ("*.LiteLLM.corp".to_string(), "litellm".to_string()),
+        ];
+        let d = |host: &str| {
+            detect(host, "post", "/chat/completions", &head(&[]), &map).map(|d| d.provider)
+        };
+        assert_eq!(d("api.openai.com"), Some("my-proxy".into()));
+        assert_eq!(d("eu.litellm.corp"), Some("litellm".into()));
+        assert_eq!(
+            d("litellm.corp"),
+            Some("unknown".into()),
+            "*. needs a sub-domain"
+        );
+        assert_eq!(d("xlitellm.corp"), Some("unknown".into()));
+    }
+
+    #[test]
+    fn azure_names_the_model_in_the_path() {
+        let path = "/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21";
+        let d = detect("myres.openai.azure.com", "POST", path, &head(&[]), &[]).unwrap();
+        assert_eq!(d.provider, "azure.ai.openai");
+        assert_eq!(d.model_from_path.as_deref(), Some("gpt4o-prod"));
+        let body = br#"{"messages":[{"role":"user","content":"hi"}]}"#;
+        assert_eq!(parse_request_for(&d, body).unwrap().model, "gpt4o-prod");
+        let body = br#"{"model":"gpt-4o","messages":[]}"#;
+        assert_eq!(parse_request_for(&d, body).unwrap().model, "gpt-4o");
+        assert_eq!(
+            det("openai.azure.com", "/openai/deployments/x/chat/completions"),
+            Some(("unknown".into(), Api::OpenAiChat))
+        );
+        assert_eq!(
+            azure_deployment("/openai/deployments//chat/completions"),
+            None
+        );
+    }
+
+    #[test]
+    fn event_streams_by_content_type() {
+        assert!(is_event_stream(&head(&[(
+            "content-type",
+            "Text/Event-Stream; charset=utf-8"
+        )])));
+        assert!(!is_event_stream(&head(&[(
+            "content-type",
+            "application/json"
+        )])));
+        assert!(!is_event_stream(&head(&[])));
+    }
+
+    #[test]
+    fn bad_bodies_are_errors_and_odd_ones_are_tolerated() {
+        for api in [Api::OpenAiChat, Api::AnthropicMessages] {
+            assert!(matches!(
+                parse_request(api, b"{\"model\":"),
+                Err(ProviderError::BadJson(_))
+            ));
+            assert!(matches!(
+                parse_response(api, b"<html>502</html>"),
+                Err(ProviderError::BadJson(_))
+            ));
+            assert!(parse_stream(api, &[]).is_err());
+            // Valid JSON of the wrong shape is no error: nothing is found in it.
+            assert_eq!(
+                parse_request(api, b"[1,2]").unwrap(),
+                RequestInfo::default()
+            );
+            let r = parse_response(api, b"{\"usage\":7,\"choices\":{}}").unwrap();
+            assert_eq!(r.usage, None);
+            assert_eq!(
+                parse_response(api, br#"{"error":"upstream timeout"}"#)
+                    .unwrap()
+                    .error,
+                "upstream timeout"
+            );
+        }
+    }
 }

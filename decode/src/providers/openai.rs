@@ -9,9 +9,17 @@ use aisensor_event::payload::{ToolCall, Usage};
 use serde_json::Value;
 
 pub(super) fn request(v: &Value) -> RequestInfo {
+    // Function tools name themselves in `function`, custom (free-form) tools in `custom`.
     let mut tools: Vec<String> = v["tools"]
         .as_array()
-        .map(|t| t.iter().map(|t| text(&t["function"]["name"])).collect())
+        .map(|t| {
+            t.iter()
+                .map(|t| {
+                    let ty = t["type"].as_str().unwrap_or("function");
+                    text(&t[ty]["name"])
+                })
+                .collect()
+        })
         .unwrap_or_default();
     // The older `functions` parameter.
     if let Some(f) = v["functions"].as_array() {
@@ -55,10 +63,18 @@ pub(super) fn response(v: &Value) -> ResponseInfo {
         }
         r.completion.push_str(&content_text(&msg["content"]));
         for call in msg["tool_calls"].as_array().into_iter().flatten() {
+            // `function` calls carry `arguments`; `custom` tool calls carry `input`.
+            let (name, args) = match &call["custom"] {
+                c if c.is_object() => (text(&c["name"]), text(&c["input"])),
+                _ => (
+                    text(&call["function"]["name"]),
+                    text(&call["function"]["arguments"]),
+                ),
+            };
             r.tool_calls.push(ToolCall {
                 id: text(&call["id"]),
-                name: text(&call["function"]["name"]),
-                arguments: text(&call["function"]["arguments"]),
+                name,
+                arguments: args,
             });
         }
         // The older `function_call`.
@@ -75,9 +91,11 @@ pub(super) fn response(v: &Value) -> ResponseInfo {
 
 /// A streamed response: `data:` chunks, then `data: [DONE]`. Tool calls arrive by `index`:
 /// the first chunk of a call carries its id and name, later ones fragments of its arguments.
+/// Some OpenAI-compatible servers send each call whole, with no index or the same index for
+/// every call: a new id at an index starts a new call.
 pub(super) fn stream(events: &[SseEvent]) -> Result<ResponseInfo, ProviderError> {
     let mut r = ResponseInfo::default();
-    // (choice index, tool call index) → position in r.tool_calls
+    // (choice index, tool call index) → position in r.tool_calls of the call now at that index
     let mut calls: Vec<((u64, u64), usize)> = Vec::new();
     let mut seen_chunk = false;
     for ev in events {
@@ -85,10 +103,16 @@ pub(super) fn stream(events: &[SseEvent]) -> Result<ResponseInfo, ProviderError>
         if data == "[DONE]" || data.is_empty() {
             continue;
         }
-        let v: Value =
-            serde_json::from_str(data).map_err(|e| ProviderError::BadStream(e.to_string()))?;
-        if v["error"].is_object() {
+        let Ok(v) = serde_json::from_str::<Value>(data) else {
+            r.bad_events += 1;
+            continue;
+        };
+        if !v["error"].is_null() {
             r.error = error_of(&v);
+            continue;
+        }
+        if !v.is_object() {
+            r.bad_events += 1;
             continue;
         }
         seen_chunk = true;
@@ -108,24 +132,60 @@ pub(super) fn stream(events: &[SseEvent]) -> Result<ResponseInfo, ProviderError>
                 r.completion.push_str(t);
             }
             for call in delta["tool_calls"].as_array().into_iter().flatten() {
-                let ti = call["index"].as_u64().unwrap_or(0);
-                let pos = match calls.iter().find(|(k, _)| *k == (ci, ti)) {
+                let id = call["id"].as_str().filter(|id| !id.is_empty());
+                let key = (ci, call["index"].as_u64().unwrap_or(0));
+                let slot = calls.iter().position(|(k, _)| *k == key);
+                let fresh = match slot {
+                    None => true,
+                    Some(s) => id.is_some_and(|id| {
+                        let tc = &r.tool_calls[calls[s].1];
+                        !tc.id.is_empty() && tc.id != id
+                    }),
+                };
+                let pos = if fresh {
+                    r.tool_calls.push(ToolCall::default());
+                    let pos = r.tool_calls.len() - 1;
+                    match slot {
+                        Some(s) => calls[s].1 = pos,
+                        None => calls.push((key, pos)),
+                    }
+                    pos
+                } else {
+                    slot.map_or(0, |s| calls[s].1)
+                };
+                let Some(tc) = r.tool_calls.get_mut(pos) else {
+                    continue;
+                };
+                if let Some(id) = id {
+                    tc.id = id.to_string();
+                }
+                let f = &call["function"];
+                if let Some(name) = f["name"].as_str() {
+                    // Sent once by OpenAI; repeated whole by some compatible servers.
+                    if tc.name != name {
+                        tc.name.push_str(name);
+                    }
+                }
+                if let Some(args) = f["arguments"].as_str() {
+                    tc.arguments.push_str(args);
+                }
+            }
+            // The older `function_call` delta.
+            let fc = &delta["function_call"];
+            if fc.is_object() {
+                let key = (ci, u64::MAX);
+                let pos = match calls.iter().find(|(k, _)| *k == key) {
                     Some((_, p)) => *p,
                     None => {
                         r.tool_calls.push(ToolCall::default());
-                        calls.push(((ci, ti), r.tool_calls.len() - 1));
+                        calls.push((key, r.tool_calls.len() - 1));
                         r.tool_calls.len() - 1
                     }
                 };
-                let tc = &mut r.tool_calls[pos];
-                if let Some(id) = call["id"].as_str() {
-                    tc.id = id.to_string();
-                }
-                if let Some(name) = call["function"]["name"].as_str() {
-                    tc.name.push_str(name);
-                }
-                if let Some(args) = call["function"]["arguments"].as_str() {
-                    tc.arguments.push_str(args);
+                if let Some(tc) = r.tool_calls.get_mut(pos) {
+                    tc.name.push_str(fc["name"].as_str().unwrap_or(""));
+                    tc.arguments
+                        .push_str(fc["arguments"].as_str().unwrap_or(""));
                 }
             }
             if let Some(reason) = choice["finish_reason"].as_str() {
@@ -190,5 +250,58 @@ mod tests {
         assert_eq!(response(&v).error, "requests");
         assert!(stream(&parse_all(b"data: {not json\n\n")).is_err());
         assert!(stream(&[]).is_err());
+    }
+
+    #[test]
+    fn compatible_servers_that_send_whole_calls_without_index() {
+        let body = concat!(
+            "data: {\"id\":\"c2\",\"model\":\"mistral-large-latest\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"a\",\"function\":{\"name\":\"ls\",\"arguments\":\"{}\"}}]}}]}\n\n",
+            "data: {\"id\":\"c2\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"b\",\"function\":{\"name\":\"cat\",\"arguments\":\"{\\\"f\\\":1}\"}}]}}]}\n\n",
+            "data: {\"id\":\"c2\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"b\",\"function\":{\"name\":\"cat\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\n",
+        );
+        let r = stream(&parse_all(body.as_bytes())).unwrap();
+        let calls: Vec<_> = r
+            .tool_calls
+            .iter()
+            .map(|c| (c.id.as_str(), c.name.as_str(), c.arguments.as_str()))
+            .collect();
+        assert_eq!(calls, [("a", "ls", "{}"), ("b", "cat", "{\"f\":1}")]);
+    }
+
+    #[test]
+    fn custom_tools_and_legacy_functions() {
+        let v: Value = serde_json::from_str(
+            r#"{"model":"gpt-5","tools":[{"type":"custom","custom":{"name":"apply_patch"}},{"type":"function","function":{"name":"f"}}],
+                "functions":[{"name":"old"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(request(&v).tools_declared, ["apply_patch", "f", "old"]);
+        let v: Value = serde_json::from_str(
+            r#"{"choices":[{"message":{"tool_calls":[{"id":"c","type":"custom","custom":{"name":"apply_patch","input":"*** Begin"}}],
+                "function_call":{"name":"old","arguments":"{}"}},"finish_reason":"tool_calls"}]}"#,
+        )
+        .unwrap();
+        let r = response(&v);
+        assert_eq!(r.tool_calls[0].arguments, "*** Begin");
+        assert_eq!(r.tool_calls[1].name, "old");
+        let body = "data: {\"choices\":[{\"delta\":{\"function_call\":{\"name\":\"old\",\"arguments\":\"{\\\"a\\\"\"}}}]}\n\ndata: {\"choices\":[{\"delta\":{\"function_call\":{\"arguments\":\":1}\"}},\"finish_reason\":\"function_call\"}]}\n\n";
+        let r = stream(&parse_all(body.as_bytes())).unwrap();
+        assert_eq!(r.tool_calls[0].name, "old");
+        assert_eq!(r.tool_calls[0].arguments, "{\"a\":1}");
+    }
+
+    #[test]
+    fn a_cut_stream_keeps_what_came_and_counts_the_rest() {
+        let body = "data: {\"id\":\"c3\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\ndata: {\"id\":\"c3\",\"choices\":[{\"index\":0,\"delta\":{\"cont";
+        let r = stream(&parse_all(body.as_bytes())).unwrap();
+        assert_eq!(r.completion, "Hel");
+        assert_eq!(r.bad_events, 1);
+        assert_eq!(r.usage, None, "no usage chunk: None, not zeros");
+        // a mid-stream error
+        let body = "data: {\"id\":\"c4\",\"choices\":[]}\n\ndata: {\"error\":{\"message\":\"The server had an error\",\"type\":\"server_error\"}}\n\n";
+        assert_eq!(
+            stream(&parse_all(body.as_bytes())).unwrap().error,
+            "server_error"
+        );
     }
 }
