@@ -1,4 +1,13 @@
 //! HTTP/1.1 messages (RFC 9112) from one direction of a connection, as a push parser.
+//!
+//! Bytes arrive as the TLS library hands them over, split anywhere; [`MessageParser::push`]
+//! returns whole messages as they complete (keep-alive: many per connection). Heads are parsed
+//! with `httparse` once their empty line is in; bodies are framed by Content-Length, chunked
+//! transfer coding (extensions and trailers skipped), or the end of the connection
+//! ([`MessageParser::finish`]). Interim 1xx responses are skipped, 204/304/HEAD answers have no
+//! body, and a 101 or a CONNECT tunnel ends HTTP/1 on the connection. Capture gaps inside a
+//! body of known length are skipped ([`MessageParser::gap`]); anywhere else they lose sync,
+//! and a failed parser stays failed so that its owner counts it once and resynchronises.
 
 /// Which kind of message a parser reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,6 +193,8 @@ pub struct MessageParser {
     cur: Option<Message>,
     /// Responses: for each request still unanswered, what its response may carry.
     expect: std::collections::VecDeque<Expect>,
+    /// Bytes of interim (1xx) heads, counted in the `wire_len` of the response that follows.
+    interim_wire: u64,
 }
 
 impl MessageParser {
@@ -195,6 +206,7 @@ impl MessageParser {
             buf: Vec::new(),
             cur: None,
             expect: Default::default(),
+            interim_wire: 0,
         }
     }
 
@@ -484,6 +496,7 @@ impl MessageParser {
             Role::Response => {
                 if (100..200).contains(&head.status) && head.status != 101 {
                     // Interim (100 Continue, 103 Early Hints): the real response follows.
+                    self.interim_wire += raw.len() as u64;
                     return Ok(());
                 }
                 let expect = self.expect.pop_front().unwrap_or(Expect::Body);
@@ -498,7 +511,7 @@ impl MessageParser {
             head,
             body: Vec::new(),
             body_truncated: false,
-            wire_len: raw.len() as u64,
+            wire_len: raw.len() as u64 + std::mem::take(&mut self.interim_wire),
         });
         if upgrade {
             self.complete(out);
@@ -696,6 +709,7 @@ GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
         .unwrap();
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].body, b"ok");
+        assert_eq!(out[0].wire_len, 25 + 40, "the 100 Continue is counted too");
         assert!(out[1].body.is_empty(), "HEAD response has no body");
         assert!(p.in_message());
         let last = p.finish().unwrap();
