@@ -175,20 +175,25 @@ impl Host {
         })
     }
 
-    /// Reads events until `done` says stop, the source ends, or `timeout` passes.
+    /// Reads events until `enough` says so (it sees each new record once), the source
+    /// ends, or `timeout` passes.
     pub fn collect(
         &mut self,
         timeout: Duration,
         fields: &[&str],
-        mut done: impl FnMut(&[Record]) -> bool,
+        mut enough: impl FnMut(&Record) -> bool,
     ) -> Result<Vec<Record>> {
         let start = Instant::now();
         let mut records = Vec::new();
-        while start.elapsed() < timeout && !done(&records) {
+        while start.elapsed() < timeout {
             match self.next()? {
                 Next::Event(ev) => {
                     let r = self.record(&ev, fields)?;
+                    let stop = enough(&r);
                     records.push(r);
+                    if stop {
+                        break;
+                    }
                 }
                 Next::Timeout => {}
                 Next::Eof => break,

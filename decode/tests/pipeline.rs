@@ -228,7 +228,56 @@ fn keep_alive_pairs_responses_in_order_and_exit_forgets_the_connection() {
         filename: String::new(),
     });
     p.on_bytes(&exit, &mut CommOnly, &mut emit);
+    // Exit records come from their own ring and may be read before the process's last
+    // plaintext: the connection stays for a grace period, then goes.
+    assert_eq!(p.open_connections(), 1);
+    p.expire(9 + 400_000_000, &mut CommOnly, &mut emit);
+    assert_eq!(p.open_connections(), 1);
+    p.expire(9 + 500_000_000, &mut CommOnly, &mut emit);
     assert_eq!(p.open_connections(), 0);
+}
+
+#[test]
+fn plaintext_read_after_the_exit_record_still_completes_its_exchange() {
+    let mut p = Pipeline::new(Config::default());
+    let out = std::cell::RefCell::new(Vec::new());
+    let mut emit = |e: Emitted| out.borrow_mut().push(e.payload.kind);
+    let req = request(
+        "api.openai.com",
+        "/v1/chat/completions",
+        &OPENAI_BODY.replace("STREAM", "true"),
+        "",
+    );
+    p.on_bytes(
+        &rec(Direction::Write, 100, 5, &req),
+        &mut CommOnly,
+        &mut emit,
+    );
+    let exit = encode::proc(&ProcRecord {
+        hdr: Header {
+            kind: KIND_EXIT,
+            ..hdr(300)
+        },
+        ppid: 1,
+        exit_code: 0,
+        child_pid: 0,
+        filename: String::new(),
+    });
+    p.on_bytes(&exit, &mut CommOnly, &mut emit);
+    p.on_bytes(
+        &rec(
+            Direction::Read,
+            200,
+            5,
+            &fixture("openai-chat-tools-stream"),
+        ),
+        &mut CommOnly,
+        &mut emit,
+    );
+    p.expire(u64::MAX / 2, &mut CommOnly, &mut emit);
+    assert_eq!(*out.borrow(), ["ai.request", "ai.response"]);
+    assert_eq!(p.open_connections(), 0);
+    assert_eq!(p.counters().incomplete_exchanges, 0);
 }
 
 #[test]

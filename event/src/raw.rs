@@ -247,7 +247,13 @@ pub mod encode {
     /// Encodes an SSL record (`hdr.kind` is forced to [`KIND_SSL`]).
     pub fn ssl(rec: &SslRecord) -> Vec<u8> {
         let mut out = Vec::with_capacity(SSL_HDR_LEN + rec.data.len());
-        header(&mut out, &Header { kind: KIND_SSL, ..rec.hdr });
+        header(
+            &mut out,
+            &Header {
+                kind: KIND_SSL,
+                ..rec.hdr
+            },
+        );
         out.extend_from_slice(&rec.ssl.to_le_bytes());
         out.extend_from_slice(&rec.call_len.to_le_bytes());
         out.extend_from_slice(&rec.offset.to_le_bytes());

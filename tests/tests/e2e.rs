@@ -42,10 +42,13 @@ fn live(extra: serde_json::Value) -> Host {
 /// Events of the given processes, waiting until `n` of them arrived (or `timeout`), then a
 /// little longer so that extra events would be seen too.
 fn events_of(host: &mut Host, pids: &[u32], n: usize, timeout: Duration) -> Vec<Record> {
-    let mine = |r: &Record| pids.iter().any(|p| r.get("ai.proc.pid") == p.to_string());
+    let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
+    let mine = |r: &Record| pids.iter().any(|p| r.get("ai.proc.pid") == p);
+    let mut seen = 0;
     let mut got: Vec<Record> = host
-        .collect(timeout, FIELDS, |rs| {
-            rs.iter().filter(|r| mine(r)).count() >= n
+        .collect(timeout, FIELDS, |r| {
+            seen += mine(r) as usize;
+            seen >= n
         })
         .expect("events")
         .into_iter()

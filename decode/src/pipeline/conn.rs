@@ -202,7 +202,14 @@ impl Conn {
             return;
         }
         if !self.resp.resync {
-            if let Some(msg) = self.resp.parser.finish() {
+            // A response delimited by the close is whole; one cut mid-body (the client hung
+            // up during a stream) still says who answered what, so it is reported, counted.
+            let msg = self.resp.parser.finish().or_else(|| {
+                let partial = self.resp.parser.take_partial();
+                ctx.counters.incomplete_exchanges += partial.is_some() as u64;
+                partial
+            });
+            if let Some(msg) = msg {
                 let hdr = Header {
                     kind: 0,
                     flags: 0,

@@ -63,7 +63,7 @@ impl Ctx<'_> {
         };
         let info = self
             .body(head, &msg.body)
-            .and_then(|body| providers::parse_request(detected.api, &body).ok());
+            .and_then(|body| providers::parse_request_for(&detected, &body).ok());
         let info = info.unwrap_or_else(|| {
             self.counters.provider_errors += 1;
             RequestInfo::default()
@@ -129,6 +129,7 @@ impl Ctx<'_> {
             self.counters.provider_errors += 1;
             ResponseInfo::default()
         });
+        self.counters.provider_errors += u64::from(info.bad_events);
         if info.error.is_empty() && head.status >= 400 {
             info.error = format!("http_{}", head.status);
         }

@@ -11,7 +11,7 @@ use crate::decode::http1::Limits;
 use aisensor_event::payload::{Payload, Proc};
 use aisensor_event::raw::RawRecord;
 use conn::Conn;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 /// Where the pipeline gets the identity of a process.
 pub trait ProcSource {
@@ -114,11 +114,23 @@ pub struct Emitted {
     pub payload: Payload,
 }
 
+/// How long after a process's exit record its connections are closed. The probe writes exit
+/// records to their own ring, which may be read before the plaintext the process moved just
+/// before it exited: closing at once would cut those last exchanges.
+const EXIT_GRACE_NS: u64 = 500_000_000;
+
 pub struct Pipeline {
     cfg: Config,
     conns: HashMap<(u32, u64), Conn>,
     counters: Counters,
     next_exchange: u64,
+    /// Processes that exited, with the time, oldest first: their connections close once the
+    /// grace period is over.
+    exited: VecDeque<(u32, u64)>,
+    /// Open connections per pid.
+    pids: HashMap<u32, u32>,
+    /// Latest record time seen (monotonic ns).
+    now: u64,
 }
 
 impl Pipeline {
@@ -128,6 +140,9 @@ impl Pipeline {
             conns: HashMap::new(),
             counters: Counters::default(),
             next_exchange: 1,
+            exited: VecDeque::new(),
+            pids: HashMap::new(),
+            now: 0,
         }
     }
 
@@ -181,10 +196,11 @@ impl Pipeline {
                 if !self.conns.contains_key(&key) && self.conns.len() >= self.cfg.max_connections {
                     self.evict_lru(procs, out);
                 }
-                let conn = self
-                    .conns
-                    .entry(key)
-                    .or_insert_with(|| Conn::new(s.hdr.pid, s.ssl, &self.cfg.http));
+                let pids = &mut self.pids;
+                let conn = self.conns.entry(key).or_insert_with(|| {
+                    *pids.entry(key.0).or_default() += 1;
+                    Conn::new(s.hdr.pid, s.ssl, &self.cfg.http)
+                });
                 let mut ctx = exchange::Ctx {
                     cfg: &self.cfg,
                     counters: &mut self.counters,
@@ -196,14 +212,34 @@ impl Pipeline {
             }
             RawRecord::Exec(p) => procs.exec(p.hdr.pid),
             RawRecord::Fork(_) => {}
-            RawRecord::Exit(p) => {
-                let pid = p.hdr.pid;
-                let keys: Vec<_> = self.conns.keys().filter(|k| k.0 == pid).copied().collect();
-                for k in keys {
-                    self.close(k, p.hdr.ts_ns, procs, out);
-                }
-                procs.exit(pid);
+            // Kept even when the process has no connection yet: its last plaintext may still
+            // be on its way from the other ring.
+            RawRecord::Exit(p) => self.exited.push_back((p.hdr.pid, p.hdr.ts_ns)),
+        }
+        self.now = self.now.max(rec.header().ts_ns);
+        self.close_exited(self.now, procs, out);
+    }
+
+    /// Closes the connections of processes that exited more than the grace period before
+    /// `now`; a connection used after the exit (the pid was reused) stays.
+    fn close_exited(&mut self, now: u64, procs: &mut dyn ProcSource, out: &mut dyn FnMut(Emitted)) {
+        while let Some(&(pid, ts)) = self.exited.front() {
+            if ts.saturating_add(EXIT_GRACE_NS) > now {
+                break;
             }
+            self.exited.pop_front();
+            if self.pids.contains_key(&pid) {
+                let keys: Vec<_> = self
+                    .conns
+                    .iter()
+                    .filter(|(k, c)| k.0 == pid && c.last_ts <= ts)
+                    .map(|(k, _)| *k)
+                    .collect();
+                for k in keys {
+                    self.close(k, ts, procs, out);
+                }
+            }
+            procs.exit(pid);
         }
     }
 
@@ -214,6 +250,7 @@ impl Pipeline {
         procs: &mut dyn ProcSource,
         out: &mut dyn FnMut(Emitted),
     ) {
+        self.close_exited(now_mono_ns, procs, out);
         let limit = now_mono_ns.saturating_sub(self.cfg.idle_timeout_ns);
         let keys: Vec<_> = self
             .conns
@@ -234,6 +271,7 @@ impl Pipeline {
         procs: &mut dyn ProcSource,
         out: &mut dyn FnMut(Emitted),
     ) {
+        self.close_exited(u64::MAX, procs, out);
         let keys: Vec<_> = self.conns.keys().copied().collect();
         for k in keys {
             self.close(k, now_mono_ns, procs, out);
@@ -260,6 +298,12 @@ impl Pipeline {
         out: &mut dyn FnMut(Emitted),
     ) {
         if let Some(mut conn) = self.conns.remove(&key) {
+            if let Some(n) = self.pids.get_mut(&key.0) {
+                *n -= 1;
+                if *n == 0 {
+                    self.pids.remove(&key.0);
+                }
+            }
             let mut ctx = exchange::Ctx {
                 cfg: &self.cfg,
                 counters: &mut self.counters,
