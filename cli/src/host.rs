@@ -149,7 +149,7 @@ impl Host {
         Ok(Host { runner })
     }
 
-    pub fn next(&mut self) -> Result<Next> {
+    pub fn next_event(&mut self) -> Result<Next> {
         match self.runner.next_event() {
             Ok(ev) => Ok(Next::Event(ev)),
             Err(e) => match e.downcast_ref::<ScapStatus>() {
@@ -186,7 +186,7 @@ impl Host {
         let start = Instant::now();
         let mut records = Vec::new();
         while start.elapsed() < timeout {
-            match self.next()? {
+            match self.next_event()? {
                 Next::Event(ev) => {
                     let r = self.record(&ev, fields)?;
                     let stop = enough(&r);

@@ -113,7 +113,7 @@ fn run() -> Result<()> {
         if limit.is_some_and(|l| start.elapsed() >= l) {
             break;
         }
-        match host.next()? {
+        match host.next_event()? {
             Next::Event(ev) => {
                 let r = host.record(&ev, LINE_FIELDS)?;
                 if a.json {

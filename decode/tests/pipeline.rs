@@ -348,3 +348,55 @@ fn bad_input_is_counted_and_never_panics() {
         );
     }
 }
+
+#[test]
+fn a_call_whose_tail_the_ring_dropped_is_skipped_without_losing_the_connection() {
+    let mut p = Pipeline::new(Config::default());
+    let out = std::cell::RefCell::new(Vec::new());
+    let mut emit = |e: Emitted| out.borrow_mut().push(e.payload);
+    let big = format!(
+        r#"{{"model":"gpt-4o","messages":[{{"role":"user","content":"{}"}}]}}"#,
+        "x".repeat(40_000)
+    );
+    let req = request("api.openai.com", "/v1/chat/completions", &big, "");
+    // The probe managed the first 16 KiB record of the call, then the ring was full.
+    let first = encode::ssl(&SslRecord {
+        hdr: hdr(1),
+        ssl: 9,
+        call_len: req.len() as u32,
+        offset: 0,
+        dir: Direction::Write,
+        func: SslFunc::SslWrite,
+        data: &req[..16384],
+    });
+    p.on_bytes(&first, &mut CommOnly, &mut emit);
+    // The next call is a whole new request, then both responses.
+    let small = request(
+        "api.openai.com",
+        "/v1/chat/completions",
+        &OPENAI_BODY.replace("STREAM", "false"),
+        "",
+    );
+    p.on_bytes(
+        &rec(Direction::Write, 2, 9, &small),
+        &mut CommOnly,
+        &mut emit,
+    );
+    let mut both = fixture("openai-chat-tools");
+    both.extend(fixture("openai-chat-tools"));
+    p.on_bytes(&rec(Direction::Read, 3, 9, &both), &mut CommOnly, &mut emit);
+    let out = out.borrow();
+    assert_eq!(
+        out.len(),
+        4,
+        "{:?}",
+        out.iter().map(|e| &e.kind).collect::<Vec<_>>()
+    );
+    assert_eq!(out[1].ai.as_ref().unwrap().tools_declared, ["get_weather"]);
+    assert_eq!(p.counters().parse_failures, 0);
+    assert_eq!(
+        p.counters().provider_errors,
+        1,
+        "the cut request's body is unreadable"
+    );
+}

@@ -24,6 +24,10 @@ struct Side {
     parser: MessageParser,
     /// After a parse failure, bytes are skipped until a call starts a new message.
     resync: bool,
+    /// Offset within the current call just past the last record seen.
+    next_offset: u64,
+    /// Bytes of the current call not seen yet.
+    call_left: u64,
 }
 
 impl Side {
@@ -31,7 +35,40 @@ impl Side {
         Self {
             parser: MessageParser::new(role, *limits),
             resync: false,
+            next_offset: 0,
+            call_left: 0,
         }
+    }
+
+    /// Bytes of this direction lost just before `s`. The probe emits a prefix of every call
+    /// and stops at the first record it cannot emit (ring full), so a call whose records end
+    /// short of its length, with no truncation flag, lost its tail.
+    fn lost_before(&mut self, s: &SslRecord) -> u64 {
+        let lost = if s.offset == 0 {
+            self.call_left
+        } else {
+            u64::from(s.offset).saturating_sub(self.next_offset)
+        };
+        self.next_offset = u64::from(s.offset) + s.data.len() as u64;
+        self.call_left = if s.truncated() {
+            0 // reported by the record itself (missing_after)
+        } else {
+            u64::from(s.call_len).saturating_sub(self.next_offset)
+        };
+        lost
+    }
+
+    /// Feeds a record's bytes, with the gaps before and after it.
+    fn feed(&mut self, s: &SslRecord, out: &mut Vec<Message>) -> Result<(), http1::Http1Error> {
+        let lost = self.lost_before(s);
+        if lost > 0 {
+            self.parser.gap(lost, out)?;
+        }
+        self.parser.push(s.data, out)?;
+        if s.missing_after() > 0 {
+            self.parser.gap(s.missing_after(), out)?;
+        }
+        Ok(())
     }
 }
 
@@ -133,10 +170,7 @@ impl Conn {
             }
         }
         let mut msgs = std::mem::take(&mut self.msgs);
-        let mut res = self.req.parser.push(s.data, &mut msgs);
-        if res.is_ok() && s.missing_after() > 0 {
-            res = self.req.parser.gap(s.missing_after(), &mut msgs);
-        }
+        let res = self.req.feed(s, &mut msgs);
         for msg in msgs.drain(..) {
             self.resp.parser.expect_response_to(&msg.head.method);
             let p = ctx.request(self.pid, self.ssl, &s.hdr, msg);
@@ -162,10 +196,7 @@ impl Conn {
             p.first_response_ts.get_or_insert(s.hdr.ts_ns);
         }
         let mut msgs = std::mem::take(&mut self.msgs);
-        let mut res = self.resp.parser.push(s.data, &mut msgs);
-        if res.is_ok() && s.missing_after() > 0 {
-            res = self.resp.parser.gap(s.missing_after(), &mut msgs);
-        }
+        let res = self.resp.feed(s, &mut msgs);
         for msg in msgs.drain(..) {
             self.answer(msg, &s.hdr, ctx);
         }
