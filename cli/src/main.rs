@@ -136,12 +136,33 @@ fn run() -> Result<()> {
     Ok(())
 }
 
+/// `2026-11-23T01:02:03.456Z` from nanoseconds since the epoch (UTC; proleptic Gregorian,
+/// days-to-civil conversion after H. Hinnant).
+fn utc(ns: u64) -> String {
+    let secs = ns / 1_000_000_000;
+    let ms = (ns / 1_000_000) % 1000;
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 fn line(r: &aisensor_cli::host::Record) -> String {
-    let ts = r.ts / 1_000_000;
-    let (secs, ms) = (ts / 1000, ts % 1000);
     let mut s = format!(
-        "{}.{ms:03} {:<11} {} {}",
-        secs,
+        "{} {:<11} {} {}",
+        utc(r.ts),
         r.get("ai.kind"),
         r.get("ai.provider"),
         r.get("ai.model"),
@@ -164,4 +185,20 @@ fn line(r: &aisensor_cli::host::Record) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_formats_known_instants() {
+        assert_eq!(super::utc(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            super::utc(951_782_400_123_000_000),
+            "2000-02-29T00:00:00.123Z"
+        );
+        assert_eq!(
+            super::utc(1_795_395_675_000_000_000),
+            "2026-11-23T01:01:15.000Z"
+        );
+    }
 }

@@ -40,7 +40,8 @@ pub struct ProbeConfig {
     /// Files to probe besides the discovered ones (libraries or executables exporting
     /// `SSL_write`).
     pub extra_targets: Vec<PathBuf>,
-    /// Also probe the executables and libssl files of the processes running at load time.
+    /// Also probe the executables and libssl files of the processes running at load time, and
+    /// the known runtimes that link OpenSSL in (node on `$PATH`) before they run.
     pub scan_processes: bool,
 }
 
@@ -162,11 +163,6 @@ impl Probe {
                 log::warn!("not probing {}: {e:#}", lib.display());
             }
         }
-        for runtime in targets::find_runtimes() {
-            if let Err(e) = probe.attach_file(&runtime) {
-                log::debug!("not probing {}: {e:#}", runtime.display());
-            }
-        }
         for extra in &cfg.extra_targets {
             let attached = probe
                 .attach_file(extra)
@@ -179,6 +175,11 @@ impl Probe {
             }
         }
         if cfg.scan_processes {
+            for runtime in targets::find_runtimes() {
+                if let Err(e) = probe.attach_file(&runtime) {
+                    log::debug!("not probing {}: {e:#}", runtime.display());
+                }
+            }
             for pid in targets::pids() {
                 probe.attach_process(pid);
             }

@@ -354,12 +354,27 @@ fn a_recording_replays_to_the_same_events() {
                 &[OPENAI_KEY],
             )
             .unwrap();
-        let pids = [a.id(), b.id()];
+        let c = env
+            .curl(
+                "api.openai.com",
+                "/v1/chat/completions",
+                &openai_body("gpt-4o-mini", false, true),
+                &[OPENAI_KEY],
+            )
+            .unwrap();
+        let pids = [a.id(), b.id(), c.id()];
         wait_ok(a).unwrap();
         wait_ok(b).unwrap();
-        events_of(&mut host, &pids, 8, Duration::from_secs(20))
+        wait_ok(c).unwrap();
+        events_of(&mut host, &pids, 10, Duration::from_secs(20))
     };
-    assert_eq!(live_events.len(), 8);
+    assert_eq!(live_events.len(), 10);
+    // `AISENSOR_UPDATE_FIXTURES=1` keeps this real capture as the replay tests' fixture.
+    if std::env::var_os("AISENSOR_UPDATE_FIXTURES").is_some() {
+        let keep = aisensor_tests::repo_root().join("tests/fixtures/recordings/clients.aisrec");
+        std::fs::create_dir_all(keep.parent().unwrap()).unwrap();
+        std::fs::copy(&rec, keep).unwrap();
+    }
     let cfg = json!({"mode": "replay", "replay_file": rec.to_string_lossy()});
     let mut replay = Host::start(&plugin_dir(), &cfg.to_string()).unwrap();
     let replayed = replay
