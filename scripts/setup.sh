@@ -32,6 +32,12 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+# The end-to-end tests also drive the official OpenAI and Anthropic Python SDKs.
+if ! python3 -c 'import openai, anthropic' 2>/dev/null; then
+  echo "setup: installing the openai and anthropic Python SDKs (for the end-to-end tests)" >&2
+  python3 -m pip install --quiet --disable-pip-version-check openai anthropic
+fi
+
 if ! have cargo; then
   echo "setup: cargo is missing: install a Rust toolchain (1.85 or newer), e.g. with rustup" >&2
   exit 1

@@ -105,6 +105,17 @@ impl Env {
         spawn(c)
     }
 
+    /// The official OpenAI or Anthropic Python SDK, `stream` or `plain`.
+    pub fn sdk(&self, provider: &str, mode: &str) -> Result<Child> {
+        let mut c = Command::new("python3");
+        c.arg(Self::clients_dir().join("sdk_client.py"))
+            .arg(self.api.port.to_string())
+            .arg(&self.ca.ca_pem_path)
+            .arg(provider)
+            .arg(mode);
+        spawn(c)
+    }
+
     /// Python misbehaving: `garbage`, `cut` or `other` (see py_client.py).
     pub fn python_mode(&self, host: &str, mode: &str) -> Result<Child> {
         let mut c = Command::new("python3");

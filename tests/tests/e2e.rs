@@ -170,6 +170,56 @@ fn every_client_and_provider_is_captured() {
     assert_eq!(metric(&mut host, "parse_failures"), 0);
 }
 
+#[test]
+fn the_official_python_sdks_are_captured() {
+    let _g = serial();
+    let mut host = live(json!({}));
+    let env = Env::start().unwrap();
+    let mut runs = Vec::new();
+    for provider in ["openai", "anthropic"] {
+        for mode in ["plain", "stream"] {
+            let child = env.sdk(provider, mode).unwrap();
+            let pid = child.id();
+            wait_ok(child).unwrap();
+            runs.push((provider, mode, pid));
+        }
+    }
+    let pids: Vec<u32> = runs.iter().map(|r| r.2).collect();
+    let events = events_of(&mut host, &pids, 2 * runs.len(), Duration::from_secs(20));
+    for (provider, mode, pid) in runs {
+        let what = format!("{provider} SDK {mode}");
+        let mine: Vec<&Record> = events
+            .iter()
+            .filter(|r| r.get("ai.proc.pid") == pid.to_string())
+            .collect();
+        let kinds: Vec<&str> = mine.iter().map(|r| r.get("ai.kind")).collect();
+        assert_eq!(kinds, ["ai.request", "ai.response"], "{what}");
+        let resp = mine[1];
+        assert_eq!(resp.get("ai.provider"), provider, "{what}");
+        assert_eq!(resp.get("ai.tool_name"), "get_weather", "{what}");
+        assert_eq!(
+            resp.get("ai.stream"),
+            (mode == "stream").to_string(),
+            "{what}"
+        );
+        let (input, output) = fixture_usage(provider, mode == "stream");
+        assert_eq!(resp.get("ai.tokens.input"), input, "{what}");
+        assert_eq!(resp.get("ai.tokens.output"), output, "{what}");
+        let ua = resp.json()["http"]["user_agent"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let sdk = if provider == "openai" {
+            "OpenAI/Python"
+        } else {
+            "Anthropic/Python"
+        };
+        assert!(ua.starts_with(sdk), "{what}: user agent {ua:?}");
+    }
+    assert_eq!(metric(&mut host, "parse_failures"), 0);
+    assert_eq!(metric(&mut host, "provider_errors"), 0);
+}
+
 /// Token usage the response fixtures report (input, output).
 fn fixture_usage(provider: &str, stream: bool) -> (&'static str, &'static str) {
     match (provider, stream) {

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Test client: the official OpenAI and Anthropic Python SDKs (httpx -> Python ssl -> OpenSSL).
+
+  sdk_client.py PORT CAFILE openai|anthropic plain|stream
+
+The SDKs are used exactly as an agent uses them; only name resolution is pointed at the test
+server on 127.0.0.1 (TLS SNI, certificate check and Host header still use the real names).
+"""
+import socket
+import ssl
+import sys
+
+_resolve = socket.getaddrinfo
+
+
+def _to_loopback(host, *args, **kwargs):
+    if host in ("api.openai.com", "api.anthropic.com"):
+        host = "127.0.0.1"
+    return _resolve(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _to_loopback
+
+import anthropic  # noqa: E402
+import openai  # noqa: E402
+
+try:  # the SDKs' HTTP client: httpx2 in current releases, httpx before
+    import httpx2 as httpx  # noqa: E402
+except ImportError:
+    import httpx  # noqa: E402
+
+port, cafile, provider, mode = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+http = httpx.Client(verify=ssl.create_default_context(cafile=cafile))
+question = [{"role": "user", "content": "What's the weather in Paris today?"}]
+
+if provider == "openai":
+    client = openai.OpenAI(api_key="sk-proj-e2eTESTKEY0123456789", base_url=f"https://api.openai.com:{port}/v1",
+                           http_client=http, max_retries=0)
+    tools = [{"type": "function", "function": {
+        "name": "get_weather", "description": "Get the current weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+    if mode == "stream":
+        name = ""
+        for chunk in client.chat.completions.create(model="gpt-4o", messages=question, tools=tools, stream=True,
+                                                    stream_options={"include_usage": True}):
+            for c in chunk.choices:
+                for tc in c.delta.tool_calls or []:
+                    name += tc.function.name or ""
+    else:
+        r = client.chat.completions.create(model="gpt-4o", messages=question, tools=tools)
+        name = r.choices[0].message.tool_calls[0].function.name
+else:
+    client = anthropic.Anthropic(api_key="sk-ant-api03-e2eTESTKEY0123456789", base_url=f"https://api.anthropic.com:{port}",
+                                 http_client=http, max_retries=0)
+    tools = [{"name": "get_weather", "description": "Get the current weather for a city",
+              "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]
+    if mode == "stream":
+        with client.messages.stream(model="claude-sonnet-4-5", max_tokens=1024, messages=question, tools=tools) as s:
+            final = s.get_final_message()
+    else:
+        final = client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, messages=question, tools=tools)
+    name = [b.name for b in final.content if b.type == "tool_use"][0]
+
+if name != "get_weather":
+    sys.exit(f"the SDK did not see the tool call: {name!r}")
+print("ok")
