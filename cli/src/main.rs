@@ -176,13 +176,15 @@ fn line(r: &aisensor_cli::host::Record) -> String {
         ("server", "ai.server"),
         ("proc", "ai.proc.name"),
         ("pid", "ai.proc.pid"),
-        ("latency_ns", "ai.latency"),
     ];
     for (label, field) in extra {
         let v = r.get(field);
         if v != "<NA>" && v != "()" && !v.is_empty() {
             s.push_str(&format!(" {label}={v}"));
         }
+    }
+    if let Ok(ns) = r.get("ai.latency").parse::<u64>() {
+        s.push_str(&format!(" latency={:.1}ms", ns as f64 / 1e6));
     }
     s
 }

@@ -85,8 +85,10 @@ pub struct Http {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Bytes of the request on the wire (head and framed body).
     pub request_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Bytes of the response on the wire (head and framed body).
     pub response_bytes: Option<u64>,
     /// The client's `User-Agent`.
     #[serde(default, skip_serializing_if = "String::is_empty")]

@@ -176,11 +176,11 @@ ai_fields! {
         http(p).and_then(|h| text(&h.user_agent))
     }
     "ai.http.request_bytes" = http_request_bytes(p) -> Option<u64> {
-        "Size of the request body, in bytes."
+        "Bytes the request took on the wire (head and body, before content decoding)."
         http(p).and_then(|h| h.request_bytes)
     }
     "ai.http.response_bytes" = http_response_bytes(p) -> Option<u64> {
-        "Size of the response body, in bytes."
+        "Bytes the response took on the wire (head and body, before content decoding)."
         http(p).and_then(|h| h.response_bytes)
     }
     "ai.http.version" = http_version(p) -> Option<CString> {
