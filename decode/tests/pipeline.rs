@@ -400,3 +400,44 @@ fn a_call_whose_tail_the_ring_dropped_is_skipped_without_losing_the_connection()
         "the cut request's body is unreadable"
     );
 }
+
+#[test]
+fn non_ai_traffic_costs_no_buffer_memory() {
+    let mut p = Pipeline::new(Config::default());
+    let mut n = 0;
+    let mut emit = |_: Emitted| n += 1;
+    let get = b"GET /simple/openai/ HTTP/1.1\r\nHost: pypi.org\r\n\r\n";
+    p.on_bytes(&rec(Direction::Write, 1, 3, get), &mut CommOnly, &mut emit);
+    let head = b"HTTP/1.1 200 OK\r\nContent-Length: 8388608\r\n\r\n";
+    p.on_bytes(&rec(Direction::Read, 2, 3, head), &mut CommOnly, &mut emit);
+    let chunk = vec![b'z'; 16384];
+    for i in 0..512 {
+        p.on_bytes(
+            &rec(Direction::Read, 3 + i, 3, &chunk),
+            &mut CommOnly,
+            &mut emit,
+        );
+        assert!(
+            p.buffered_bytes() < 64 * 1024,
+            "{} bytes held",
+            p.buffered_bytes()
+        );
+    }
+    let upload = b"POST /upload HTTP/1.1\r\nHost: files.example\r\nContent-Length: 1048576\r\n\r\n";
+    p.on_bytes(
+        &rec(Direction::Write, 600, 3, upload),
+        &mut CommOnly,
+        &mut emit,
+    );
+    for i in 0..64 {
+        p.on_bytes(
+            &rec(Direction::Write, 601 + i, 3, &chunk),
+            &mut CommOnly,
+            &mut emit,
+        );
+    }
+    assert!(p.buffered_bytes() < 64 * 1024);
+    assert_eq!(p.counters().non_ai_exchanges, 2);
+    assert_eq!(p.counters().parse_failures, 0);
+    assert_eq!(n, 0);
+}

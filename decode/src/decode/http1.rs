@@ -178,6 +178,9 @@ enum Expect {
     Tunnel,
 }
 
+/// Decides from a request head whether its body is worth keeping.
+pub type BodyFilter = std::sync::Arc<dyn Fn(&Head) -> bool + Send + Sync>;
+
 /// Most header fields in one head.
 const MAX_HEADERS: usize = 256;
 /// Longest chunk-size line.
@@ -191,8 +194,13 @@ pub struct MessageParser {
     buf: Vec<u8>,
     /// The message being read (after its head).
     cur: Option<Message>,
-    /// Responses: for each request still unanswered, what its response may carry.
-    expect: std::collections::VecDeque<Expect>,
+    /// Responses: for each request still unanswered, what its response may carry and whether
+    /// its body is wanted.
+    expect: std::collections::VecDeque<(Expect, bool)>,
+    /// Requests: decides from a head whether its body is wanted.
+    body_filter: Option<BodyFilter>,
+    /// The current message's body is kept (else only counted).
+    keep: bool,
     /// Bytes of interim (1xx) heads, counted in the `wire_len` of the response that follows.
     interim_wire: u64,
 }
@@ -206,7 +214,24 @@ impl MessageParser {
             buf: Vec::new(),
             cur: None,
             expect: Default::default(),
+            body_filter: None,
+            keep: true,
             interim_wire: 0,
+        }
+    }
+
+    /// Requests only: bodies of requests `f` rejects are counted in `wire_len` but not kept
+    /// (an upload to a non-AI host costs no memory).
+    pub fn set_body_filter(&mut self, f: BodyFilter) {
+        self.body_filter = Some(f);
+    }
+
+    /// Responses only: like [`MessageParser::expect_response_to`], with the body kept only if
+    /// `keep_body` (the response to a request nobody reads need not be buffered).
+    pub fn expect_response(&mut self, method: &str, keep_body: bool) {
+        self.expect_response_to(method);
+        if let Some(last) = self.expect.back_mut() {
+            last.1 = keep_body;
         }
     }
 
@@ -214,14 +239,14 @@ impl MessageParser {
     /// have no body; a 2xx to CONNECT starts a tunnel). Call once per request, in order:
     /// keep-alive clients may pipeline several requests before the first response.
     pub fn expect_response_to(&mut self, method: &str) {
-        self.expect
-            .push_back(if method.eq_ignore_ascii_case("HEAD") {
-                Expect::NoBody
-            } else if method.eq_ignore_ascii_case("CONNECT") {
-                Expect::Tunnel
-            } else {
-                Expect::Body
-            });
+        let expect = if method.eq_ignore_ascii_case("HEAD") {
+            Expect::NoBody
+        } else if method.eq_ignore_ascii_case("CONNECT") {
+            Expect::Tunnel
+        } else {
+            Expect::Body
+        };
+        self.expect.push_back((expect, true));
     }
 
     /// The connection switched protocols (the caller saw a `101` answer an `Upgrade` request,
@@ -336,6 +361,10 @@ impl MessageParser {
     fn body(&mut self, bytes: &[u8]) {
         if let Some(m) = self.cur.as_mut() {
             m.wire_len += bytes.len() as u64;
+            if !self.keep {
+                m.body_truncated |= !bytes.is_empty();
+                return;
+            }
             let room = self.limits.max_body.saturating_sub(m.body.len());
             if bytes.len() > room {
                 m.body_truncated = true;
@@ -492,14 +521,18 @@ impl MessageParser {
         };
         let mut upgrade = false;
         let no_body = match self.role {
-            Role::Request => false,
+            Role::Request => {
+                self.keep = self.body_filter.as_ref().is_none_or(|f| f(&head));
+                false
+            }
             Role::Response => {
                 if (100..200).contains(&head.status) && head.status != 101 {
                     // Interim (100 Continue, 103 Early Hints): the real response follows.
                     self.interim_wire += raw.len() as u64;
                     return Ok(());
                 }
-                let expect = self.expect.pop_front().unwrap_or(Expect::Body);
+                let (expect, keep) = self.expect.pop_front().unwrap_or((Expect::Body, true));
+                self.keep = keep;
                 // 101 Switching Protocols, or a tunnel opened by CONNECT, ends HTTP/1 on
                 // this connection (RFC 9110 §15.2.2, §9.3.6).
                 upgrade = head.status == 101
@@ -953,6 +986,31 @@ GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
         let m = p.finish().unwrap();
         assert!(m.body_truncated);
         assert_eq!(m.body, b"ab");
+    }
+
+    #[test]
+    fn unwanted_bodies_are_counted_not_kept() {
+        let mut p = MessageParser::new(Role::Request, Limits::default());
+        p.set_body_filter(std::sync::Arc::new(|h: &Head| h.path.starts_with("/v1/")));
+        let mut out = Vec::new();
+        p.push(
+            b"POST /upload HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloPOST /v1/chat/completions HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",
+            &mut out,
+        )
+        .unwrap();
+        assert!(out[0].body.is_empty() && out[0].body_truncated);
+        assert_eq!(out[0].wire_len, 49);
+        assert_eq!(out[1].body, b"{}");
+        let mut r = MessageParser::new(Role::Response, Limits::default());
+        r.expect_response("GET", false);
+        r.expect_response("POST", true);
+        r.push(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nxyz",
+            &mut out,
+        )
+        .unwrap();
+        assert!(out[2].body.is_empty());
+        assert_eq!(out[3].body, b"xyz");
     }
 
     #[test]

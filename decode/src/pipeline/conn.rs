@@ -2,7 +2,7 @@
 //! HTTP/1.1 messages, with the requests still waiting for their responses.
 
 use super::exchange::{Ctx, Pending};
-use crate::decode::http1::{self, Limits, Message, MessageParser, Role as MsgRole};
+use crate::decode::http1::{self, BodyFilter, Limits, Message, MessageParser, Role as MsgRole};
 use aisensor_event::raw::{Direction, Header, SslRecord};
 use std::collections::VecDeque;
 
@@ -38,6 +38,12 @@ impl Side {
             next_offset: 0,
             call_left: 0,
         }
+    }
+
+    fn requests(limits: &Limits, filter: &BodyFilter) -> Self {
+        let mut side = Self::new(MsgRole::Request, limits);
+        side.parser.set_body_filter(filter.clone());
+        side
     }
 
     /// Bytes of this direction lost just before `s`. The probe emits a prefix of every call
@@ -77,6 +83,8 @@ pub(super) struct Conn {
     ssl: u64,
     role: Role,
     limits: Limits,
+    /// Keeps only the bodies of requests that may be AI calls.
+    filter: BodyFilter,
     req: Side,
     resp: Side,
     /// Requests sent and not yet answered, oldest first (HTTP/1.1 answers in order).
@@ -89,13 +97,14 @@ pub(super) struct Conn {
 }
 
 impl Conn {
-    pub fn new(pid: u32, ssl: u64, limits: &Limits) -> Self {
+    pub fn new(pid: u32, ssl: u64, limits: &Limits, filter: &BodyFilter) -> Self {
         Self {
             pid,
             ssl,
             role: Role::Unknown,
             limits: *limits,
-            req: Side::new(MsgRole::Request, limits),
+            filter: filter.clone(),
+            req: Side::requests(limits, filter),
             resp: Side::new(MsgRole::Response, limits),
             pending: VecDeque::new(),
             last_ts: 0,
@@ -163,7 +172,7 @@ impl Conn {
     fn on_request_bytes(&mut self, s: &SslRecord, ctx: &mut Ctx) {
         if self.req.resync {
             if s.offset == 0 && http1::starts_like_request(s.data) {
-                self.req = Side::new(MsgRole::Request, &self.limits);
+                self.req = Side::requests(&self.limits, &self.filter);
             } else {
                 ctx.counters.resync_bytes += s.data.len() as u64;
                 return;
@@ -172,8 +181,8 @@ impl Conn {
         let mut msgs = std::mem::take(&mut self.msgs);
         let res = self.req.feed(s, &mut msgs);
         for msg in msgs.drain(..) {
-            self.resp.parser.expect_response_to(&msg.head.method);
             let p = ctx.request(self.pid, self.ssl, &s.hdr, msg);
+            self.resp.parser.expect_response(&p.method, p.is_ai());
             self.pending.push_back(p);
         }
         self.msgs = msgs;
@@ -222,7 +231,7 @@ impl Conn {
     fn reset_response_side(&mut self) {
         self.resp = Side::new(MsgRole::Response, &self.limits);
         for p in &self.pending {
-            self.resp.parser.expect_response_to(&p.method);
+            self.resp.parser.expect_response(&p.method, p.is_ai());
         }
     }
 

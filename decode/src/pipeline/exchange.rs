@@ -30,6 +30,13 @@ pub(super) struct Pending {
     ai: Option<Box<AiRequest>>,
 }
 
+impl Pending {
+    /// The request is an AI API call (its response is worth reading).
+    pub fn is_ai(&self) -> bool {
+        self.ai.is_some()
+    }
+}
+
 struct AiRequest {
     id: u64,
     detected: Detected,
@@ -216,7 +223,7 @@ impl Ctx<'_> {
 }
 
 /// `host[:port]` (or `[v6]:port`) → lower-case host and port.
-fn split_host(h: &str) -> (String, Option<u16>) {
+pub(super) fn split_host(h: &str) -> (String, Option<u16>) {
     let h = h.trim();
     let (host, port) = match h.rsplit_once(':') {
         Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {

@@ -7,7 +7,7 @@
 mod conn;
 mod exchange;
 
-use crate::decode::http1::Limits;
+use crate::decode::http1::{BodyFilter, Head, Limits};
 use aisensor_event::payload::{Payload, Proc};
 use aisensor_event::raw::RawRecord;
 use conn::Conn;
@@ -121,6 +121,8 @@ const EXIT_GRACE_NS: u64 = 500_000_000;
 
 pub struct Pipeline {
     cfg: Config,
+    /// Requests whose head says they may be AI calls keep their bodies; others are counted.
+    filter: BodyFilter,
     conns: HashMap<(u32, u64), Conn>,
     counters: Counters,
     next_exchange: u64,
@@ -135,7 +137,13 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub fn new(cfg: Config) -> Self {
+        let host_map = std::sync::Arc::new(cfg.host_providers.clone());
+        let filter: BodyFilter = std::sync::Arc::new(move |head: &Head| {
+            let (host, _) = exchange::split_host(head.header("host").unwrap_or(""));
+            crate::providers::detect(&host, &head.method, &head.path, head, &host_map).is_some()
+        });
         Self {
+            filter,
             cfg,
             conns: HashMap::new(),
             counters: Counters::default(),
@@ -199,7 +207,7 @@ impl Pipeline {
                 let pids = &mut self.pids;
                 let conn = self.conns.entry(key).or_insert_with(|| {
                     *pids.entry(key.0).or_default() += 1;
-                    Conn::new(s.hdr.pid, s.ssl, &self.cfg.http)
+                    Conn::new(s.hdr.pid, s.ssl, &self.cfg.http, &self.filter)
                 });
                 let mut ctx = exchange::Ctx {
                     cfg: &self.cfg,
