@@ -246,9 +246,14 @@ fn ten_thousand_keep_alive_requests_lose_nothing() {
         )
         .unwrap();
     let pid = child.id();
+    let start = std::time::Instant::now();
     // Drain while the client runs, as Falco would.
     let events = events_of(&mut host, &[pid], 20_000, Duration::from_secs(240));
     wait_ok(child).unwrap();
+    eprintln!(
+        "10k keep-alive: traced client ran at {:.0} exchanges/s",
+        10_000.0 / start.elapsed().as_secs_f64()
+    );
     let requests = events
         .iter()
         .filter(|r| r.get("ai.kind") == "ai.request")
