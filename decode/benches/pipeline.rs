@@ -7,7 +7,7 @@
 //! the floor the project holds itself to (20,000 exchanges/s on one core).
 
 use aisensor_decode::pipeline::{CommOnly, Config, Pipeline};
-use aisensor_event::raw::{encode, Direction, Header, SslFunc, SslRecord, KIND_SSL};
+use aisensor_event::raw::{encode, Direction};
 use std::path::Path;
 use std::time::Instant;
 
@@ -32,25 +32,7 @@ fn request(size: usize, stream: bool) -> Vec<u8> {
 }
 
 fn record(dir: Direction, ts: u64, data: &[u8]) -> Vec<u8> {
-    encode::ssl(&SslRecord {
-        hdr: Header {
-            kind: KIND_SSL,
-            flags: 0,
-            pid: 4242,
-            tid: 4242,
-            ts_ns: ts,
-            comm: encode::comm("python3"),
-        },
-        ssl: 0x5555_0000_1000,
-        call_len: data.len() as u32,
-        offset: 0,
-        dir,
-        func: match dir {
-            Direction::Write => SslFunc::SslWriteEx,
-            Direction::Read => SslFunc::SslReadEx,
-        },
-        data,
-    })
+    encode::call(4242, 4242, "python3", 0x5555_0000_1000, dir, ts, data)
 }
 
 fn run(label: &str, req: &[u8], resp: &[u8], exchanges: usize) {

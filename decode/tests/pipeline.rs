@@ -26,19 +26,7 @@ fn hdr(ts: u64) -> Header {
 }
 
 fn rec(dir: Direction, ts: u64, ssl: u64, data: &[u8]) -> Vec<u8> {
-    encode::ssl(&SslRecord {
-        hdr: hdr(ts),
-        ssl,
-        call_len: data.len() as u32,
-        offset: 0,
-        dir,
-        func: if dir == Direction::Write {
-            SslFunc::SslWrite
-        } else {
-            SslFunc::SslRead
-        },
-        data,
-    })
+    encode::call(77, 78, "agent", ssl, dir, ts, data)
 }
 
 fn request(host: &str, path: &str, body: &str, extra: &str) -> Vec<u8> {

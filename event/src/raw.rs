@@ -289,6 +289,39 @@ pub mod encode {
         out
     }
 
+    /// One whole `SSL_write` (`Write`) or `SSL_read` (`Read`) call of `data` on connection
+    /// `conn` (the `SSL*`) in a single record, as the probe writes a call of at most
+    /// [`CHUNK_LEN`] bytes.
+    pub fn call(
+        pid: u32,
+        tid: u32,
+        comm_name: &str,
+        conn: u64,
+        dir: Direction,
+        ts_ns: u64,
+        data: &[u8],
+    ) -> Vec<u8> {
+        ssl(&SslRecord {
+            hdr: Header {
+                kind: KIND_SSL,
+                flags: 0,
+                pid,
+                tid,
+                ts_ns,
+                comm: comm(comm_name),
+            },
+            ssl: conn,
+            call_len: data.len() as u32,
+            offset: 0,
+            dir,
+            func: match dir {
+                Direction::Write => SslFunc::SslWrite,
+                Direction::Read => SslFunc::SslRead,
+            },
+            data,
+        })
+    }
+
     /// A `comm` field from a string (cut at 15 bytes, NUL-padded), as the kernel stores it.
     pub fn comm(name: &str) -> [u8; COMM_LEN] {
         let mut c = [0u8; COMM_LEN];

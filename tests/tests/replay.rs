@@ -2,29 +2,14 @@
 //! reproduce a capture, and what Falco's replay of a recording gives.
 
 use aisensor_cli::host::Host;
-use aisensor_event::raw::{encode, Direction, Header, SslFunc, SslRecord, KIND_SSL};
+use aisensor_event::raw::{encode, Direction};
 use aisensor_event::recording::Writer;
 use aisensor_tests::server::Responses;
 use aisensor_tests::{plugin_dir, TempDir};
 use std::time::{Duration, Instant};
 
 fn ssl(dir: Direction, ts: u64, data: &[u8]) -> Vec<u8> {
-    encode::ssl(&SslRecord {
-        hdr: Header {
-            kind: KIND_SSL,
-            flags: 0,
-            pid: 4242,
-            tid: 4242,
-            ts_ns: ts,
-            comm: encode::comm("python3"),
-        },
-        ssl: 0x5599_0000_0010,
-        call_len: data.len() as u32,
-        offset: 0,
-        dir,
-        func: SslFunc::SslWriteEx,
-        data,
-    })
+    encode::call(4242, 4242, "python3", 0x5599_0000_0010, dir, ts, data)
 }
 
 #[test]
