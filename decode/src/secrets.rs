@@ -86,6 +86,14 @@ pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// [`redact`] in place: for text that goes into events as is (command lines, URL paths, the
+/// arguments of tool calls a model asks for, which may hold a key it saw).
+pub fn redact_in_place(text: &mut String) {
+    if let std::borrow::Cow::Owned(clean) = redact(text) {
+        *text = clean;
+    }
+}
+
 /// Maximal runs of characters that can make up a key, with their byte offsets.
 fn tokens(text: &str) -> impl Iterator<Item = (usize, &str)> {
     let is_part = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';

@@ -429,3 +429,46 @@ fn non_ai_traffic_costs_no_buffer_memory() {
     assert_eq!(p.counters().parse_failures, 0);
     assert_eq!(n, 0);
 }
+
+#[test]
+fn keys_in_tool_arguments_and_url_paths_never_reach_events() {
+    // A model that read a key somewhere may ask a shell tool to use it; the arguments go to
+    // alert outputs (`ai.tool.arguments`), so the key must not.
+    let key = "sk-proj-Tool0Key0Seen0By0Model";
+    let args = format!(r#"{{\"command\":\"curl -H 'Authorization: Bearer {key}' https://x\"}}"#);
+    let body = format!(
+        r#"{{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o","choices":[{{"index":0,"message":{{"role":"assistant","content":null,"tool_calls":[{{"id":"call_1","type":"function","function":{{"name":"bash","arguments":"{args}"}}}}]}},"finish_reason":"tool_calls"}}]}}"#
+    );
+    let resp = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let url_key = "AIzaSyUrlKey0123456789abcdef";
+    let req = request(
+        "api.openai.com",
+        &format!("/v1/chat/completions?key={url_key}"),
+        r#"{"model":"gpt-4o","messages":[]}"#,
+        "",
+    );
+    let (events, p) = exchange(&req, resp.as_bytes(), 16384);
+    assert_eq!(p.counters().provider_errors, 0);
+    assert_eq!(events.len(), 2);
+    let call = &events[1].ai.as_ref().unwrap().tool_calls[0];
+    assert_eq!(call.name, "bash");
+    assert!(
+        call.arguments.contains("Bearer <redacted:openai_api_key:"),
+        "{}",
+        call.arguments
+    );
+    serde_json::from_str::<serde_json::Value>(&call.arguments).expect("still JSON");
+    for e in &events {
+        let json = String::from_utf8_lossy(&e.to_json()).into_owned();
+        assert!(!json.contains(key) && !json.contains(url_key), "{json}");
+        assert!(e
+            .http
+            .as_ref()
+            .unwrap()
+            .path
+            .starts_with("/v1/chat/completions?key=<redacted"));
+    }
+}

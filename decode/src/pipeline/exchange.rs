@@ -77,9 +77,9 @@ impl Ctx<'_> {
         });
         let mut proc = self.procs.lookup(pid, &hdr.comm());
         proc.tid = hdr.tid;
-        if let std::borrow::Cow::Owned(clean) = secrets::redact(&proc.cmdline) {
-            proc.cmdline = clean;
-        }
+        secrets::redact_in_place(&mut proc.cmdline);
+        let mut path = head.path.clone();
+        secrets::redact_in_place(&mut path);
         let id = *self.next_exchange;
         *self.next_exchange += 1;
         let ai = Box::new(AiRequest {
@@ -95,7 +95,7 @@ impl Ctx<'_> {
             },
             http: Http {
                 method: head.method.clone(),
-                path: head.path.clone(),
+                path,
                 status: None,
                 request_bytes: Some(msg.wire_len),
                 response_bytes: None,
@@ -137,6 +137,9 @@ impl Ctx<'_> {
             ResponseInfo::default()
         });
         self.counters.provider_errors += u64::from(info.bad_events);
+        for call in &mut info.tool_calls {
+            secrets::redact_in_place(&mut call.arguments);
+        }
         if info.error.is_empty() && head.status >= 400 {
             info.error = format!("http_{}", head.status);
         }
