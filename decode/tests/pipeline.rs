@@ -1,6 +1,7 @@
 //! The whole userspace pipeline on probe records built from the mock API's response fixtures
 //! (`tests/fixtures/responses`), split the ways TLS reads split them.
 
+use aisensor_decode::decode::http1::{Limits, MessageParser, Role};
 use aisensor_decode::pipeline::{CommOnly, Config, Emitted, Pipeline};
 use aisensor_event::payload::Payload;
 use aisensor_event::raw::{
@@ -471,4 +472,82 @@ fn keys_in_tool_arguments_and_url_paths_never_reach_events() {
             .path
             .starts_with("/v1/chat/completions?key=<redacted"));
     }
+}
+
+/// `SSL_free` of connection 0xabc at `ts`.
+fn free(ts: u64) -> Vec<u8> {
+    encode::free(&aisensor_event::raw::FreeRecord {
+        hdr: Header {
+            kind: aisensor_event::raw::KIND_SSL_FREE,
+            ..hdr(ts)
+        },
+        ssl: 0xabc,
+    })
+}
+
+#[test]
+fn ssl_free_completes_a_response_delimited_by_close_and_frees_the_ssl_for_reuse() {
+    // HTTP/1.0-style servers (Python's http.server, many mocks) end a streamed body by closing.
+    let stream = fixture("openai-chat-tools-stream");
+    let mut parser = MessageParser::new(Role::Response, Limits::default());
+    parser.expect_response_to("POST");
+    let mut parsed = Vec::new();
+    parser.push(&stream, &mut parsed).unwrap();
+    let whole = &parsed[0];
+    let head_len = stream.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&stream[..head_len])
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("transfer-encoding"))
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    let body = &whole.body;
+    let mut resp = format!("{head}\r\nConnection: close\r\n\r\n").into_bytes();
+    resp.extend_from_slice(body);
+    let req = request(
+        "api.openai.com",
+        "/v1/chat/completions",
+        &OPENAI_BODY.replace("STREAM", "true"),
+        "",
+    );
+
+    let (events, mut p) = exchange(&req, &resp, 4096);
+    assert_eq!(
+        events.len(),
+        1,
+        "the response waits for the end of the connection"
+    );
+    let mut out = Vec::new();
+    p.on_bytes(&free(9_000), &mut CommOnly, &mut |e| out.push(e.payload));
+    assert_eq!(out.len(), 1, "SSL_free ends the body");
+    let ai = out[0].ai.as_ref().unwrap();
+    assert_eq!(ai.tool_calls[0].name, "get_weather");
+    assert_eq!(ai.usage.as_ref().unwrap().output, 17);
+    assert_eq!(p.open_connections(), 0);
+    assert_eq!(p.counters().closed_connections, 1);
+    assert_eq!(p.counters().incomplete_exchanges, 0);
+
+    // The allocator hands the same SSL* to the next connection: it starts afresh.
+    let json = fixture("openai-chat-tools");
+    p.on_bytes(
+        &rec(Direction::Write, 10_000, 0xabc, &req),
+        &mut CommOnly,
+        &mut |e| out.push(e.payload),
+    );
+    p.on_bytes(
+        &rec(Direction::Read, 11_000, 0xabc, &json),
+        &mut CommOnly,
+        &mut |e| out.push(e.payload),
+    );
+    assert_eq!(out.len(), 3);
+    assert_eq!(out[2].kind, "ai.response");
+    assert_eq!(out[2].http.as_ref().unwrap().status, Some(200));
+    assert_eq!(p.counters().parse_failures, 0);
+    assert_eq!(p.counters().unmatched_responses, 0);
+
+    // SSL objects never seen moving bytes are not tracked.
+    let before = p.counters().closed_connections;
+    p.on_bytes(&free(12_000), &mut CommOnly, &mut |_| {});
+    p.on_bytes(&free(12_001), &mut CommOnly, &mut |_| {});
+    assert_eq!(p.counters().closed_connections, before + 1);
+    assert_eq!(p.open_connections(), 0);
 }

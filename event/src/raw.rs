@@ -12,11 +12,13 @@ pub const CHUNK_LEN: usize = 16384;
 pub const HDR_LEN: usize = 40;
 pub const SSL_HDR_LEN: usize = 64;
 pub const PROC_REC_LEN: usize = HDR_LEN + 16 + FILENAME_LEN;
+pub const FREE_REC_LEN: usize = HDR_LEN + 8;
 
 pub const KIND_SSL: u32 = 1;
 pub const KIND_EXEC: u32 = 2;
 pub const KIND_FORK: u32 = 3;
 pub const KIND_EXIT: u32 = 4;
+pub const KIND_SSL_FREE: u32 = 5;
 
 /// The call moved more than the capture cap: bytes past the last captured record are missing.
 pub const FLAG_TRUNCATED: u32 = 1;
@@ -104,9 +106,18 @@ pub struct ProcRecord {
     pub filename: String,
 }
 
+/// `SSL_free(ssl)` was called: connection `ssl` of `hdr.pid` is over. It follows every
+/// record of that connection in the ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FreeRecord {
+    pub hdr: Header,
+    pub ssl: u64,
+}
+
 #[derive(Debug, Clone)]
 pub enum RawRecord<'a> {
     Ssl(SslRecord<'a>),
+    SslFree(FreeRecord),
     Exec(ProcRecord),
     Fork(ProcRecord),
     Exit(ProcRecord),
@@ -116,6 +127,7 @@ impl RawRecord<'_> {
     pub fn header(&self) -> &Header {
         match self {
             RawRecord::Ssl(s) => &s.hdr,
+            RawRecord::SslFree(f) => &f.hdr,
             RawRecord::Exec(p) | RawRecord::Fork(p) | RawRecord::Exit(p) => &p.hdr,
         }
     }
@@ -209,6 +221,13 @@ impl<'a> RawRecord<'a> {
                 }
                 Ok(RawRecord::Ssl(rec))
             }
+            KIND_SSL_FREE => {
+                need(b, FREE_REC_LEN)?;
+                Ok(RawRecord::SslFree(FreeRecord {
+                    hdr,
+                    ssl: u64_at(b, HDR_LEN),
+                }))
+            }
             KIND_EXEC | KIND_FORK | KIND_EXIT => {
                 need(b, PROC_REC_LEN)?;
                 let fname = &b[HDR_LEN + 16..PROC_REC_LEN];
@@ -270,6 +289,20 @@ pub mod encode {
         });
         out.extend_from_slice(&[0, 0]);
         out.extend_from_slice(rec.data);
+        out
+    }
+
+    /// Encodes an `SSL_free` record (`hdr.kind` is forced to [`KIND_SSL_FREE`]).
+    pub fn free(rec: &FreeRecord) -> Vec<u8> {
+        let mut out = Vec::with_capacity(FREE_REC_LEN);
+        header(
+            &mut out,
+            &Header {
+                kind: KIND_SSL_FREE,
+                ..rec.hdr
+            },
+        );
+        out.extend_from_slice(&rec.ssl.to_le_bytes());
         out
     }
 
@@ -391,6 +424,25 @@ mod tests {
         match RawRecord::parse(&b).unwrap() {
             RawRecord::Exec(p) => assert_eq!(p, rec),
             other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn free_record_layout_matches_the_c_header() {
+        let rec = FreeRecord {
+            hdr: hdr(KIND_SSL_FREE),
+            ssl: 0x5555_0000_abcd,
+        };
+        let b = encode::free(&rec);
+        assert_eq!(b.len(), 48);
+        assert_eq!(u32_at(&b, 0), 5);
+        assert_eq!(&b[40..48], &0x5555_0000_abcdu64.to_le_bytes());
+        match RawRecord::parse(&b).unwrap() {
+            RawRecord::SslFree(f) => assert_eq!(f, rec),
+            other => panic!("parsed as {other:?}"),
+        }
+        for n in 0..b.len() {
+            assert!(RawRecord::parse(&b[..n]).is_err());
         }
     }
 

@@ -30,6 +30,7 @@ const METRICS: &[(&CStr, MetricType, Get)] = {
         (c"incomplete_exchanges", M, |s| {
             s.pipeline.incomplete_exchanges
         }),
+        (c"closed_connections", M, |s| s.pipeline.closed_connections),
         (c"expired_connections", M, |s| {
             s.pipeline.expired_connections
         }),

@@ -18,6 +18,7 @@ enum aisensor_kind {
 	AISENSOR_KIND_EXEC = 2,
 	AISENSOR_KIND_FORK = 3,
 	AISENSOR_KIND_EXIT = 4,
+	AISENSOR_KIND_SSL_FREE = 5, /* struct aisensor_free_rec: SSL_free(ssl) was called */
 };
 
 enum aisensor_dir {
@@ -56,6 +57,14 @@ struct aisensor_ssl_rec {
 	__u16 _pad;
 	__u8 data[]; /* len bytes; the record is sizeof(struct aisensor_ssl_rec) + len long */
 }; /* 64 bytes + data */
+
+/* The connection is over: a response that runs until the connection closes is whole, and the
+ * SSL* may be handed to the next connection. Written by the entry probe of SSL_free, so it
+ * follows every record of the connection's reads and writes in the ring. */
+struct aisensor_free_rec {
+	struct aisensor_hdr hdr;
+	__u64 ssl;
+}; /* 48 bytes */
 
 struct aisensor_proc_rec {
 	struct aisensor_hdr hdr;

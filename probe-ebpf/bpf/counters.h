@@ -23,7 +23,9 @@ enum aisensor_counter {
 					       at attach time, or nested call): not captured */
 	AISENSOR_CNT_PROC_RECORDS = 12,     /* exec/fork/exit records written */
 	AISENSOR_CNT_PROC_DROPS = 13,       /* exec/fork/exit records lost: ring buffer full */
-	AISENSOR_CNT_MAX = 14,
+	AISENSOR_CNT_SSL_FREES = 14,        /* SSL_free records written (connections ended) */
+	AISENSOR_CNT_FREE_DROPS = 15,       /* SSL_free records lost: ring buffer full */
+	AISENSOR_CNT_MAX = 16,
 };
 
 #endif

@@ -11,6 +11,8 @@
  * The records of one call are always a prefix of it: the copy stops at the first failure
  * (ring full, unreadable buffer), counting what it did not emit. So a call whose last
  * record ends before call_len without AISENSOR_F_TRUNCATED lost its tail to such a failure.
+ *
+ * SSL_free gets an entry probe only: it marks the end of the connection.
  */
 #include "common.bpf.h"
 
@@ -197,6 +199,22 @@ static __always_inline int on_return(struct pt_regs *ctx, __u32 func)
 	/* One call site: emit() is inlined, and inlining it twice doubles the program. */
 	emit(&call, id, call_len, call_len > cap ? cap : call_len,
 	     call_len > cap ? AISENSOR_F_TRUNCATED : 0);
+	return 0;
+}
+
+/* SSL_free(ssl): the end of the connection (see struct aisensor_free_rec). Every SSL object
+ * freed on the host gets one small record; userspace ignores those it has no connection for. */
+SEC("uprobe")
+int ssl_free_entry(struct pt_regs *ctx)
+{
+	struct aisensor_free_rec rec;
+
+	fill_hdr(&rec.hdr, AISENSOR_KIND_SSL_FREE, bpf_get_current_pid_tgid());
+	rec.ssl = ctx->di;
+	if (bpf_ringbuf_output(&events, &rec, sizeof(rec), 0))
+		count(AISENSOR_CNT_FREE_DROPS, 1);
+	else
+		count(AISENSOR_CNT_SSL_FREES, 1);
 	return 0;
 }
 

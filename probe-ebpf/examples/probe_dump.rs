@@ -44,6 +44,9 @@ fn main() -> anyhow::Result<()> {
                     if r.truncated() { " TRUNCATED" } else { "" },
                 );
             }
+            Ok(RawRecord::SslFree(f)) => {
+                println!("free pid={} comm={} ssl={:#x}", f.hdr.pid, f.hdr.comm(), f.ssl)
+            }
             Ok(RawRecord::Exec(p)) => {
                 println!("exec pid={} ppid={} comm={} {}", p.hdr.pid, p.ppid, p.hdr.comm(), p.filename);
                 exec_paths.push(p.hdr.pid);

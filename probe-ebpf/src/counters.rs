@@ -37,10 +37,15 @@ pub struct KernelCounters {
     pub proc_records: u64,
     /// exec/fork/exit records lost because their ring buffer was full.
     pub proc_drops: u64,
+    /// `SSL_free` records written (connections that ended).
+    pub ssl_frees: u64,
+    /// `SSL_free` records lost because the ring buffer was full (their connections are
+    /// forgotten later, when idle or when the process exits).
+    pub free_drops: u64,
 }
 
 /// Number of counters (`AISENSOR_CNT_MAX`).
-pub(crate) const COUNT: u32 = 14;
+pub(crate) const COUNT: u32 = 16;
 
 impl KernelCounters {
     /// Counter names in index order, as in `bpf/counters.h` without the `AISENSOR_CNT_` prefix.
@@ -59,6 +64,8 @@ impl KernelCounters {
         "unmatched_returns",
         "proc_records",
         "proc_drops",
+        "ssl_frees",
+        "free_drops",
     ];
 
     fn slot(&mut self, idx: u32) -> Option<&mut u64> {
@@ -77,6 +84,8 @@ impl KernelCounters {
             11 => &mut self.unmatched_returns,
             12 => &mut self.proc_records,
             13 => &mut self.proc_drops,
+            14 => &mut self.ssl_frees,
+            15 => &mut self.free_drops,
             _ => return None,
         })
     }
@@ -98,6 +107,7 @@ impl KernelCounters {
             + self.read_failures
             + self.scratch_busy
             + self.proc_drops
+            + self.free_drops
     }
 
     /// Adds the `counters` map of one loaded object.

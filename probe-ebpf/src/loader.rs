@@ -80,13 +80,16 @@ pub struct Probe {
     not_targets: HashSet<(FileId, i64)>,
 }
 
-/// Entry and return program of one function, in `ssl.bpf.c`.
-fn programs(f: SslFn) -> (&'static str, &'static str) {
+/// The programs of one function in `ssl.bpf.c`, in attach order: the return probe before
+/// the entry (an entry seen without its return would leave a stale stash). `SSL_free` needs
+/// only its entry.
+fn programs(f: SslFn) -> &'static [&'static str] {
     match f {
-        SslFn::Write => ("ssl_write_entry", "ssl_write_return"),
-        SslFn::Read => ("ssl_read_entry", "ssl_read_return"),
-        SslFn::WriteEx => ("ssl_write_ex_entry", "ssl_write_ex_return"),
-        SslFn::ReadEx => ("ssl_read_ex_entry", "ssl_read_ex_return"),
+        SslFn::Write => &["ssl_write_return", "ssl_write_entry"],
+        SslFn::Read => &["ssl_read_return", "ssl_read_entry"],
+        SslFn::WriteEx => &["ssl_write_ex_return", "ssl_write_ex_entry"],
+        SslFn::ReadEx => &["ssl_read_ex_return", "ssl_read_ex_entry"],
+        SslFn::Free => &["ssl_free_entry"],
     }
 }
 
@@ -111,8 +114,7 @@ impl Probe {
             .map_err(load_error)
             .context("loading the SSL probe (ssl.bpf.o)")?;
         for f in SslFn::ALL {
-            let (entry, ret) = programs(f);
-            for name in [entry, ret] {
+            for &name in programs(f) {
                 uprobe(&mut ssl, name)?
                     .load()
                     .map_err(load_error)
@@ -293,9 +295,7 @@ impl Probe {
                 target.missing.push(f);
                 continue;
             };
-            // Return probe first: an entry seen without its return would leave a stale stash.
-            let (entry, ret) = programs(f);
-            let res = [ret, entry].into_iter().try_for_each(|name| {
+            let res = programs(f).iter().try_for_each(|&name| {
                 uprobe(&mut self.ssl, name)?
                     .attach(
                         UProbeAttachLocation::AbsoluteOffset(offset),

@@ -16,17 +16,25 @@ use anyhow::{bail, Context};
 use object::read::ReadCache;
 use object::{Object, ObjectSection, ObjectSymbol};
 
-/// The four probed functions.
+/// The probed functions: the four that move plaintext, and `SSL_free`, which ends a
+/// connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SslFn {
     Write,
     Read,
     WriteEx,
     ReadEx,
+    Free,
 }
 
 impl SslFn {
-    pub const ALL: [SslFn; 4] = [SslFn::Write, SslFn::Read, SslFn::WriteEx, SslFn::ReadEx];
+    pub const ALL: [SslFn; 5] = [
+        SslFn::Write,
+        SslFn::Read,
+        SslFn::WriteEx,
+        SslFn::ReadEx,
+        SslFn::Free,
+    ];
 
     /// The exported symbol name.
     pub fn symbol(self) -> &'static str {
@@ -35,6 +43,7 @@ impl SslFn {
             SslFn::Read => "SSL_read",
             SslFn::WriteEx => "SSL_write_ex",
             SslFn::ReadEx => "SSL_read_ex",
+            SslFn::Free => "SSL_free",
         }
     }
 }
@@ -273,7 +282,7 @@ mod tests {
     }
 
     #[test]
-    fn libssl3_is_found_and_exports_all_four_functions() {
+    fn libssl3_is_found_and_exports_every_probed_function() {
         let lib = libssl3();
         assert!(lib.is_absolute(), "{}", lib.display());
         let ex = ssl_exports(&lib).unwrap();
@@ -289,7 +298,7 @@ mod tests {
         // distinct functions, distinct offsets
         let mut offs: Vec<u64> = ex.offsets.iter().map(|(_, o)| *o).collect();
         offs.dedup();
-        assert_eq!(offs.len(), 4);
+        assert_eq!(offs.len(), SslFn::ALL.len());
     }
 
     #[test]

@@ -60,8 +60,9 @@ fn python_uses_the_ex_functions() {
     let reply = format!("pong {marker}");
     assert!(String::from_utf8_lossy(&out.stdout).contains(&reply));
 
+    // The client closes its connection before it exits: SSL_free ends it.
     let seen = collect(&mut probe, &[pid], |s| {
-        contains(&s.stream(pid, Direction::Read), reply.as_bytes())
+        contains(&s.stream(pid, Direction::Read), reply.as_bytes()) && !s.frees.is_empty()
     });
     let sent = seen.stream(pid, Direction::Write);
     assert_eq!(
@@ -80,7 +81,14 @@ fn python_uses_the_ex_functions() {
     // One connection: one SSL* for every record.
     let ssl = seen.ssl_of(pid)[0].ssl;
     assert!(seen.ssl_of(pid).iter().all(|r| r.ssl == ssl));
-    assert_eq!(probe.counters().unwrap().ring_drops, 0);
+    assert_eq!(
+        seen.frees,
+        vec![(pid, ssl)],
+        "one SSL_free, of that connection"
+    );
+    let c = probe.counters().unwrap();
+    assert_eq!((c.ring_drops, c.free_drops), (0, 0), "{c:?}");
+    assert!(c.ssl_frees >= 1, "{c:?}");
 }
 
 #[test]
@@ -249,7 +257,7 @@ fn a_full_ring_drops_whole_records_and_counts_them() {
         .unwrap()
         > 0
     {}
-    let proc_records = probe.counters().unwrap().proc_records;
+    let after = probe.counters().unwrap();
     assert!(c.ring_drops > 0, "the ring must have overflowed: {c:?}");
     // Other tests' clients may fill the ring first: ours may be empty, never complete.
     assert!(ours.len() < n / CHUNK_LEN, "{ours:?}");
@@ -266,7 +274,7 @@ fn a_full_ring_drops_whole_records_and_counts_them() {
     assert!(c.ring_drops >= missing_records, "{c:?}");
     assert!(c.ring_drop_bytes >= call_len - next as u64, "{c:?}");
     // Every record the kernel counted as written reached userspace.
-    let written = probe.counters().unwrap().ssl_records + proc_records;
+    let written = after.ssl_records + after.ssl_frees + after.proc_records;
     assert!(
         total <= written && total >= c.ssl_records,
         "{total} vs {c:?}"

@@ -100,6 +100,8 @@ pub struct Counters {
     pub resync_bytes: u64,
     /// Requests whose response never completed (process exit, idle expiry, eviction).
     pub incomplete_exchanges: u64,
+    /// Connections ended by the client (`SSL_free`).
+    pub closed_connections: u64,
     /// Connections forgotten after the idle timeout.
     pub expired_connections: u64,
     /// Connections evicted because `max_connections` was reached.
@@ -217,6 +219,16 @@ impl Pipeline {
                     out,
                 };
                 conn.on_ssl(s, &mut ctx);
+            }
+            // The connection is over: a response delimited by the close is whole now, and the
+            // next connection may get the same SSL* (the allocator reuses it) and must start
+            // afresh. SSL objects we never saw move bytes are not ours.
+            RawRecord::SslFree(f) => {
+                let key = (f.hdr.pid, f.ssl);
+                if self.conns.contains_key(&key) {
+                    self.counters.closed_connections += 1;
+                    self.close(key, f.hdr.ts_ns, procs, out);
+                }
             }
             RawRecord::Exec(p) => procs.exec(p.hdr.pid),
             RawRecord::Fork(_) => {}

@@ -188,6 +188,8 @@ pub enum ProcKind {
 pub struct Seen {
     pub ssl: Vec<Ssl>,
     pub procs: Vec<(ProcKind, ProcRecord)>,
+    /// `SSL_free` records: (pid, SSL*).
+    pub frees: Vec<(u32, u64)>,
     pub bad: Vec<String>,
 }
 
@@ -256,7 +258,10 @@ pub fn collect(probe: &mut Probe, pids: &[u32], mut done: impl FnMut(&Seen) -> b
                 Ok(RawRecord::Exec(p)) => seen.procs.push((ProcKind::Exec, p)),
                 Ok(RawRecord::Fork(p)) => seen.procs.push((ProcKind::Fork, p)),
                 Ok(RawRecord::Exit(p)) => seen.procs.push((ProcKind::Exit, p)),
-                Ok(RawRecord::Ssl(_)) => {}
+                Ok(RawRecord::SslFree(f)) if pids.contains(&f.hdr.pid) => {
+                    seen.frees.push((f.hdr.pid, f.ssl))
+                }
+                Ok(RawRecord::Ssl(_) | RawRecord::SslFree(_)) => {}
                 Err(e) => seen.bad.push(e.to_string()),
             })
             .expect("polling the probe");
