@@ -13,6 +13,7 @@ have bpftool || need+=(bpftool)
 have curl || need+=(curl)
 have python3 || need+=(python3)
 have node || need+=(nodejs)
+have npm || need+=(npm)
 have cc || need+=(gcc)
 [ -f /usr/include/linux/bpf.h ] || need+=(linux-libc-dev)
 
@@ -36,6 +37,14 @@ fi
 if ! python3 -c 'import openai, anthropic' 2>/dev/null; then
   echo "setup: installing the openai and anthropic Python SDKs (for the end-to-end tests)" >&2
   python3 -m pip install --quiet --disable-pip-version-check openai anthropic
+fi
+
+# ... and the official OpenAI and Anthropic Node.js SDKs, at the versions package-lock.json
+# pins (again when the lock is newer than the installed tree).
+sdk="$(cd "$(dirname "$0")/.." && pwd)/tests/clients/node-sdk"
+if [ ! -d "$sdk/node_modules" ] || [ "$sdk/package-lock.json" -nt "$sdk/node_modules/.package-lock.json" ]; then
+  echo "setup: installing the openai and anthropic Node.js SDKs (for the end-to-end tests)" >&2
+  (cd "$sdk" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
 if ! have cargo; then
