@@ -116,6 +116,26 @@ impl Env {
         spawn(c)
     }
 
+    /// The official OpenAI or Anthropic Node.js SDK (`tests/clients/node-sdk`), `stream` or
+    /// `plain`, on its default HTTP stack (global fetch, node's bundled undici, OpenSSL linked
+    /// into node). Node trusts the test CA only through `NODE_EXTRA_CA_CERTS`, read at start-up.
+    pub fn node_sdk(&self, provider: &str, mode: &str) -> Result<Child> {
+        let sdk = Self::clients_dir().join("node-sdk/node_modules");
+        anyhow::ensure!(
+            sdk.is_dir(),
+            "{} is missing: run scripts/setup.sh (npm ci in tests/clients/node-sdk)",
+            sdk.display()
+        );
+        let mut c = Command::new("node");
+        c.arg(Self::clients_dir().join("node_sdk_client.js"))
+            .arg(self.api.port.to_string())
+            .arg(&self.ca.ca_pem_path)
+            .arg(provider)
+            .arg(mode)
+            .env("NODE_EXTRA_CA_CERTS", &self.ca.ca_pem_path);
+        spawn(c)
+    }
+
     /// Python misbehaving: `garbage`, `cut` or `other` (see py_client.py).
     pub fn python_mode(&self, host: &str, mode: &str) -> Result<Child> {
         let mut c = Command::new("python3");

@@ -7,6 +7,7 @@ use aisensor_cli::host::{Host, Record};
 use aisensor_tests::clients::{anthropic_body, openai_body, wait_ok, Env};
 use aisensor_tests::{plugin_dir, require_ebpf, serial, TempDir};
 use serde_json::json;
+use std::process::Child;
 use std::time::Duration;
 
 const FIELDS: &[&str] = &[
@@ -172,13 +173,28 @@ fn every_client_and_provider_is_captured() {
 
 #[test]
 fn the_official_python_sdks_are_captured() {
+    official_sdks_are_captured("Python", "python3", Env::sdk);
+}
+
+#[test]
+fn the_official_node_sdks_are_captured() {
+    official_sdks_are_captured("JS", "node", Env::node_sdk);
+}
+
+/// Runs an official SDK (`lang` as its user agent names the language, `proc_name` the
+/// process) for both providers, plain and streamed, and checks the events it produced.
+fn official_sdks_are_captured(
+    lang: &str,
+    proc_name: &str,
+    run: fn(&Env, &str, &str) -> anyhow::Result<Child>,
+) {
     let _g = serial();
     let mut host = live(json!({}));
     let env = Env::start().unwrap();
     let mut runs = Vec::new();
     for provider in ["openai", "anthropic"] {
         for mode in ["plain", "stream"] {
-            let child = env.sdk(provider, mode).unwrap();
+            let child = run(&env, provider, mode).unwrap();
             let pid = child.id();
             wait_ok(child).unwrap();
             runs.push((provider, mode, pid));
@@ -187,15 +203,26 @@ fn the_official_python_sdks_are_captured() {
     let pids: Vec<u32> = runs.iter().map(|r| r.2).collect();
     let events = events_of(&mut host, &pids, 2 * runs.len(), Duration::from_secs(20));
     for (provider, mode, pid) in runs {
-        let what = format!("{provider} SDK {mode}");
+        let what = format!("{provider} {lang} SDK {mode}");
         let mine: Vec<&Record> = events
             .iter()
             .filter(|r| r.get("ai.proc.pid") == pid.to_string())
             .collect();
         let kinds: Vec<&str> = mine.iter().map(|r| r.get("ai.kind")).collect();
         assert_eq!(kinds, ["ai.request", "ai.response"], "{what}");
-        let resp = mine[1];
-        assert_eq!(resp.get("ai.provider"), provider, "{what}");
+        let (req, resp) = (mine[0], mine[1]);
+        let (server, model) = match provider {
+            "openai" => ("api.openai.com", "gpt-4o"),
+            _ => ("api.anthropic.com", "claude-sonnet-4-5"),
+        };
+        for r in [req, resp] {
+            assert_eq!(r.get("ai.provider"), provider, "{what}");
+            assert_eq!(r.get("ai.model"), model, "{what}");
+            assert_eq!(r.get("ai.server"), server, "{what}");
+            assert_eq!(r.get("ai.proc.name"), proc_name, "{what}");
+            assert_eq!(r.get("ai.exchange_id"), req.get("ai.exchange_id"), "{what}");
+        }
+        assert_eq!(resp.get("ai.http.status"), "200", "{what}");
         assert_eq!(resp.get("ai.tool_name"), "get_weather", "{what}");
         assert_eq!(
             resp.get("ai.stream"),
@@ -210,11 +237,11 @@ fn the_official_python_sdks_are_captured() {
             .unwrap_or("")
             .to_string();
         let sdk = if provider == "openai" {
-            "OpenAI/Python"
+            format!("OpenAI/{lang}")
         } else {
-            "Anthropic/Python"
+            format!("Anthropic/{lang}")
         };
-        assert!(ua.starts_with(sdk), "{what}: user agent {ua:?}");
+        assert!(ua.starts_with(&sdk), "{what}: user agent {ua:?}");
     }
     assert_eq!(metric(&mut host, "parse_failures"), 0);
     assert_eq!(metric(&mut host, "provider_errors"), 0);

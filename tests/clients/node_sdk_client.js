@@ -1,0 +1,99 @@
+// Test client: the official OpenAI and Anthropic Node.js SDKs (global fetch -> node's bundled
+// undici -> node's `tls` -> OpenSSL linked into the node binary).
+//
+//   NODE_EXTRA_CA_CERTS=CAFILE node node_sdk_client.js PORT CAFILE openai|anthropic plain|stream
+//
+// The SDKs are used exactly as an agent uses them, on their default HTTP stack; only name
+// resolution is pointed at the test server on 127.0.0.1 (TLS SNI, certificate check and Host
+// header still use the real names). The test CA must come in through NODE_EXTRA_CA_CERTS: node
+// reads it once, at start-up, into the default trust store that fetch uses.
+// The SDKs live in node-sdk/ (`npm ci` there; scripts/setup.sh does it).
+'use strict';
+const dns = require('dns');
+const path = require('path');
+const { createRequire } = require('module');
+
+const [port, cafile, provider, mode] = process.argv.slice(2);
+if (!['openai', 'anthropic'].includes(provider) || !['plain', 'stream'].includes(mode)) {
+  console.error('usage: node_sdk_client.js PORT CAFILE openai|anthropic plain|stream');
+  process.exit(2);
+}
+if (process.env.NODE_EXTRA_CA_CERTS !== cafile) {
+  console.error(`NODE_EXTRA_CA_CERTS must be the test CA ${cafile}, is ${process.env.NODE_EXTRA_CA_CERTS}`);
+  process.exit(2);
+}
+
+// node's `net` looks host names up through `dns.lookup` at connect time (undici passes no
+// `lookup` of its own), so this is node's equivalent of patching getaddrinfo.
+const lookup = dns.lookup;
+dns.lookup = function (host, ...args) {
+  if (host === 'api.openai.com' || host === 'api.anthropic.com') host = '127.0.0.1';
+  return lookup.call(this, host, ...args);
+};
+
+const sdkRequire = createRequire(path.join(__dirname, 'node-sdk', 'package.json'));
+const question = [{ role: 'user', content: "What's the weather in Paris today?" }];
+
+async function openai() {
+  const { default: OpenAI } = sdkRequire('openai');
+  const client = new OpenAI({
+    apiKey: 'sk-proj-e2eTESTKEY0123456789',
+    baseURL: `https://api.openai.com:${port}/v1`,
+    maxRetries: 0,
+  });
+  const tools = [{
+    type: 'function',
+    function: {
+      name: 'get_weather',
+      description: 'Get the current weather for a city',
+      parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+    },
+  }];
+  if (mode === 'stream') {
+    let name = '';
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o', messages: question, tools, stream: true, stream_options: { include_usage: true },
+    });
+    for await (const chunk of stream) {
+      for (const c of chunk.choices) {
+        for (const tc of c.delta.tool_calls || []) name += (tc.function && tc.function.name) || '';
+      }
+    }
+    return name;
+  }
+  const r = await client.chat.completions.create({ model: 'gpt-4o', messages: question, tools });
+  return r.choices[0].message.tool_calls[0].function.name;
+}
+
+async function anthropic() {
+  const { default: Anthropic } = sdkRequire('@anthropic-ai/sdk');
+  const client = new Anthropic({
+    apiKey: 'sk-ant-api03-e2eTESTKEY0123456789',
+    baseURL: `https://api.anthropic.com:${port}`,
+    maxRetries: 0,
+  });
+  const tools = [{
+    name: 'get_weather',
+    description: 'Get the current weather for a city',
+    input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  }];
+  const params = { model: 'claude-sonnet-4-5', max_tokens: 1024, messages: question, tools };
+  const final = mode === 'stream'
+    ? await client.messages.stream(params).finalMessage()
+    : await client.messages.create(params);
+  const use = final.content.find((b) => b.type === 'tool_use');
+  return use ? use.name : '';
+}
+
+(provider === 'openai' ? openai() : anthropic())
+  .then((name) => {
+    if (name !== 'get_weather') {
+      console.error(`the SDK did not see the tool call: ${JSON.stringify(name)}`);
+      process.exit(1);
+    }
+    console.log('ok');
+  })
+  .catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
