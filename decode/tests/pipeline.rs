@@ -551,3 +551,32 @@ fn ssl_free_completes_a_response_delimited_by_close_and_frees_the_ssl_for_reuse(
     assert_eq!(p.counters().closed_connections, before + 1);
     assert_eq!(p.open_connections(), 0);
 }
+
+#[test]
+fn a_generic_api_path_on_an_unknown_host_needs_a_body_that_names_a_model() {
+    let resp = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+    // Some survey service's `/v1/responses`: not an AI call.
+    let req = request("forms.example", "/v1/responses", r#"{"answers":[1,2]}"#, "");
+    let (events, p) = exchange(&req, resp, 16384);
+    assert!(events.is_empty(), "{events:?}");
+    assert_eq!(p.counters().non_ai_exchanges, 1);
+    // A self-hosted model server speaking the Responses API is one.
+    let req = request(
+        "llm.internal",
+        "/v1/responses",
+        r#"{"model":"qwen3","input":"hi"}"#,
+        "",
+    );
+    let (events, _) = exchange(&req, resp, 16384);
+    assert_eq!(events.len(), 2);
+    let ai = events[0].ai.as_ref().unwrap();
+    assert_eq!(
+        (ai.provider.as_str(), ai.model.as_str()),
+        ("unknown", "qwen3")
+    );
+    // On a known host the path alone decides.
+    let req = request("api.openai.com", "/v1/responses", "not json", "");
+    let (events, p) = exchange(&req, resp, 16384);
+    assert_eq!(events.len(), 2);
+    assert!(p.counters().provider_errors >= 1);
+}

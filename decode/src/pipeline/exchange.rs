@@ -71,6 +71,10 @@ impl Ctx<'_> {
         let info = self
             .body(head, &msg.body)
             .and_then(|body| providers::parse_request_for(&detected, &body).ok());
+        if !providers::confirmed(&detected, info.as_ref()) {
+            self.counters.non_ai_exchanges += 1;
+            return pending;
+        }
         let info = info.unwrap_or_else(|| {
             self.counters.provider_errors += 1;
             RequestInfo::default()

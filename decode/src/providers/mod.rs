@@ -3,6 +3,8 @@
 
 pub mod anthropic;
 pub mod openai;
+pub mod openai_embeddings;
+pub mod openai_responses;
 
 use crate::decode::http1::Head;
 use crate::decode::sse::SseEvent;
@@ -14,6 +16,10 @@ pub enum Api {
     /// OpenAI Chat Completions (`POST .../chat/completions`), also spoken by Azure OpenAI and
     /// OpenAI-compatible hosts.
     OpenAiChat,
+    /// OpenAI Responses (`POST .../responses`).
+    OpenAiResponses,
+    /// OpenAI Embeddings (`POST .../embeddings`).
+    OpenAiEmbeddings,
     /// Anthropic Messages (`POST /v1/messages`).
     AnthropicMessages,
 }
@@ -24,7 +30,8 @@ pub struct Detected {
     /// `unknown` for an unrecognised host speaking a known API.
     pub provider: String,
     pub api: Api,
-    /// `chat`, ...
+    /// `gen_ai.operation.name`: `chat` (chat completions, responses, messages) or
+    /// `embeddings`.
     pub operation: &'static str,
     /// The model the URL names (an Azure OpenAI deployment), for a request body that names
     /// none; [`parse_request_for`] applies it.
@@ -131,29 +138,56 @@ pub fn detect(
         return None;
     }
     let path = path.split('?').next().unwrap_or("");
+    let provider = provider_of(host, host_map);
+    // `/responses` and `/embeddings` are common words: on a host not known to serve an AI
+    // API, only the versioned paths of the OpenAI API (and Azure's `/openai/...`) count.
+    let api_path = |name: &str| {
+        let known = provider.is_some() && path.ends_with(&format!("/{name}"));
+        known
+            || path.ends_with(&format!("/v1/{name}"))
+            || path.ends_with(&format!("/openai/{name}"))
+            || azure_deployment(path).is_some_and(|(_, tail)| tail == name)
+    };
     let api = if path.ends_with("/chat/completions") {
         Api::OpenAiChat
     } else if path.ends_with("/v1/messages")
         && (head.header("anthropic-version").is_some() || host == "api.anthropic.com")
     {
         Api::AnthropicMessages
+    } else if api_path("responses") {
+        Api::OpenAiResponses
+    } else if api_path("embeddings") {
+        Api::OpenAiEmbeddings
     } else {
         return None;
     };
-    let provider = provider_of(host, host_map).unwrap_or_else(|| "unknown".to_string());
     Some(Detected {
-        provider,
+        provider: provider.unwrap_or_else(|| "unknown".to_string()),
         api,
-        operation: "chat",
-        model_from_path: azure_deployment(path).map(str::to_string),
+        operation: if api == Api::OpenAiEmbeddings {
+            "embeddings"
+        } else {
+            "chat"
+        },
+        model_from_path: azure_deployment(path).map(|(name, _)| name.to_string()),
     })
 }
 
-/// `<deployment>` of an Azure OpenAI path `/openai/deployments/<deployment>/chat/completions`.
-fn azure_deployment(path: &str) -> Option<&str> {
+/// Whether the request body bears out what [`detect`] guessed from the head. On a host not
+/// known to serve an AI API, `/v1/responses` and `/v1/embeddings` may be some other service's
+/// words: such a request is an API call only if its body is JSON that names a model. (A chat
+/// completions or messages path is specific enough to report even when its body is unreadable.)
+pub fn confirmed(detected: &Detected, info: Option<&RequestInfo>) -> bool {
+    let generic_path = matches!(detected.api, Api::OpenAiResponses | Api::OpenAiEmbeddings);
+    detected.provider != "unknown" || !generic_path || info.is_some_and(|i| !i.model.is_empty())
+}
+
+/// `<deployment>` and what follows it in an Azure OpenAI path
+/// `/openai/deployments/<deployment>/chat/completions` (or `/embeddings`).
+fn azure_deployment(path: &str) -> Option<(&str, &str)> {
     let rest = path.split("/openai/deployments/").nth(1)?;
     let (name, tail) = rest.split_once('/')?;
-    (!name.is_empty() && tail == "chat/completions").then_some(name)
+    (!name.is_empty() && matches!(tail, "chat/completions" | "embeddings")).then_some((name, tail))
 }
 
 /// [`parse_request`], with the model taken from the URL when the body names none (Azure
@@ -174,6 +208,8 @@ pub fn parse_request(api: Api, body: &[u8]) -> Result<RequestInfo, ProviderError
     let v = json(body)?;
     Ok(match api {
         Api::OpenAiChat => openai::request(&v),
+        Api::OpenAiResponses => openai_responses::request(&v),
+        Api::OpenAiEmbeddings => openai_embeddings::request(&v),
         Api::AnthropicMessages => anthropic::request(&v),
     })
 }
@@ -183,6 +219,8 @@ pub fn parse_response(api: Api, body: &[u8]) -> Result<ResponseInfo, ProviderErr
     let v = json(body)?;
     Ok(match api {
         Api::OpenAiChat => openai::response(&v),
+        Api::OpenAiResponses => openai_responses::response(&v),
+        Api::OpenAiEmbeddings => openai_embeddings::response(&v),
         Api::AnthropicMessages => anthropic::response(&v),
     })
 }
@@ -192,6 +230,11 @@ pub fn parse_response(api: Api, body: &[u8]) -> Result<ResponseInfo, ProviderErr
 pub fn parse_stream(api: Api, events: &[SseEvent]) -> Result<ResponseInfo, ProviderError> {
     match api {
         Api::OpenAiChat => openai::stream(events),
+        Api::OpenAiResponses => openai_responses::stream(events),
+        // Embeddings are never streamed: a stream is read as the JSON body it should be.
+        Api::OpenAiEmbeddings => Err(ProviderError::BadStream(
+            "embeddings are not streamed".into(),
+        )),
         Api::AnthropicMessages => anthropic::stream(events),
     }
 }
@@ -314,6 +357,53 @@ mod tests {
             &[]
         )
         .is_none());
+        // Responses and embeddings: any path of a known host, only the API's own paths on
+        // others (`/responses` is a common word).
+        for (host, path, api) in [
+            (
+                "api.openai.com",
+                "/v1/responses",
+                Some(Api::OpenAiResponses),
+            ),
+            ("api.x.ai", "/v1/responses", Some(Api::OpenAiResponses)),
+            ("llm.internal", "/v1/responses", Some(Api::OpenAiResponses)),
+            (
+                "res.openai.azure.com",
+                "/openai/v1/responses",
+                Some(Api::OpenAiResponses),
+            ),
+            (
+                "res.openai.azure.com",
+                "/openai/responses",
+                Some(Api::OpenAiResponses),
+            ),
+            ("llm.internal", "/api/responses", None),
+            ("forms.example", "/survey/responses", None),
+            (
+                "api.openai.com",
+                "/v1/embeddings",
+                Some(Api::OpenAiEmbeddings),
+            ),
+            (
+                "api.mistral.ai",
+                "/v1/embeddings",
+                Some(Api::OpenAiEmbeddings),
+            ),
+            (
+                "llm.internal",
+                "/v1/embeddings",
+                Some(Api::OpenAiEmbeddings),
+            ),
+            ("search.example", "/embeddings", None),
+        ] {
+            assert_eq!(det(host, path).map(|d| d.1), api, "{host}{path}");
+        }
+        assert_eq!(
+            detect("api.openai.com", "POST", "/v1/embeddings", &head(&[]), &[])
+                .unwrap()
+                .operation,
+            "embeddings"
+        );
         // An unknown host speaks Anthropic only if it says so.
         assert_eq!(det("gateway.local", "/v1/messages"), None);
         let h = head(&[("anthropic-version", "2023-06-01")]);
@@ -360,6 +450,10 @@ mod tests {
             azure_deployment("/openai/deployments//chat/completions"),
             None
         );
+        let path = "/openai/deployments/embed-prod/embeddings?api-version=2024-10-21";
+        let d = detect("myres.openai.azure.com", "POST", path, &head(&[]), &[]).unwrap();
+        assert_eq!((d.api, d.operation), (Api::OpenAiEmbeddings, "embeddings"));
+        assert_eq!(d.model_from_path.as_deref(), Some("embed-prod"));
     }
 
     #[test]
@@ -377,7 +471,12 @@ mod tests {
 
     #[test]
     fn bad_bodies_are_errors_and_odd_ones_are_tolerated() {
-        for api in [Api::OpenAiChat, Api::AnthropicMessages] {
+        for api in [
+            Api::OpenAiChat,
+            Api::OpenAiResponses,
+            Api::OpenAiEmbeddings,
+            Api::AnthropicMessages,
+        ] {
             assert!(matches!(
                 parse_request(api, b"{\"model\":"),
                 Err(ProviderError::BadJson(_))
