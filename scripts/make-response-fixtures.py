@@ -9,9 +9,11 @@ computed here, never typed by hand.
 
   python3 scripts/make-response-fixtures.py
 """
+import base64
 import gzip
 import json
 import os
+import struct
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "decode", "tests", "fixtures", "responses")
 DATE = "Mon, 23 Nov 2026 00:41:15 GMT"
@@ -226,6 +228,102 @@ def anthropic_stream(tools):
     return ev
 
 
+# ---- OpenAI responses ---------------------------------------------------------------------
+
+RS_ID = "resp_68aisensor0000000000000000000000000000000001"
+RS_CREATED = 1763858475
+RS_CALL = {"id": "fc_68aisensor000000000000000000000000000000000002", "type": "function_call",
+           "call_id": "call_Rs3dE5gH7jK9mN1pQ3sT5vX7", "name": "get_weather"}
+RS_MSG_ID = "msg_68aisensor000000000000000000000000000000000003"
+RS_TOOL = {"type": "function", "name": "get_weather", "description": "Get the current weather for a city",
+           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+                          "additionalProperties": False}, "strict": True}
+
+
+def responses_object(tools, status, output, usage):
+    """A response object with the fields OpenAI returns, in its order."""
+    return {
+        "id": RS_ID, "object": "response", "created_at": RS_CREATED, "status": status, "background": False,
+        "error": None, "incomplete_details": None, "instructions": None, "max_output_tokens": None,
+        "max_tool_calls": None, "model": OA_MODEL, "output": output, "parallel_tool_calls": True,
+        "previous_response_id": None, "prompt_cache_key": None,
+        "reasoning": {"effort": None, "summary": None}, "safety_identifier": None, "service_tier": "default",
+        "store": True, "temperature": 1.0, "text": {"format": {"type": "text"}, "verbosity": "medium"},
+        "tool_choice": "auto", "tools": [RS_TOOL] if tools else [], "top_logprobs": 0, "top_p": 1.0,
+        "truncation": "disabled",
+        "usage": None if usage is None else {
+            "input_tokens": usage[0], "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": usage[1], "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": sum(usage)},
+        "user": None, "metadata": {},
+    }
+
+
+RS_TEXT = ["Paris", " is", " sunny", " today", ", around", " 18", "°C", "."]
+
+
+def responses_items(tools, done):
+    if tools:
+        return [dict(RS_CALL, status="completed" if done else "in_progress",
+                     arguments="{\"city\":\"Paris\"}" if done else "")]
+    return [{"id": RS_MSG_ID, "type": "message", "status": "completed" if done else "in_progress",
+             "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": "".join(RS_TEXT)}]
+             if done else [], "role": "assistant"}]
+
+
+def responses_usage(tools):
+    return (75, 18) if tools else (22, 9)
+
+
+def responses_json(tools):
+    return responses_object(tools, "completed", responses_items(tools, True), responses_usage(tools))
+
+
+def responses_stream(tools):
+    seq = iter(range(1000))
+
+    def ev(kind, **fields):
+        return f"event: {kind}\ndata: {compact(dict(type=kind, sequence_number=next(seq), **fields))}\n\n".encode()
+
+    start = responses_object(tools, "in_progress", [], None)
+    out = [ev("response.created", response=start), ev("response.in_progress", response=start)]
+    item = responses_items(tools, False)[0]
+    out.append(ev("response.output_item.added", output_index=0, item=item))
+    if tools:
+        args = ""
+        for frag in ["{\"", "city", "\":\"", "Paris", "\"}"]:
+            args += frag
+            out.append(ev("response.function_call_arguments.delta", item_id=item["id"], output_index=0,
+                          delta=frag))
+        out.append(ev("response.function_call_arguments.done", item_id=item["id"], output_index=0,
+                      arguments=args))
+    else:
+        part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
+        out.append(ev("response.content_part.added", item_id=item["id"], output_index=0, content_index=0,
+                      part=part))
+        for t in RS_TEXT:
+            out.append(ev("response.output_text.delta", item_id=item["id"], output_index=0, content_index=0,
+                          delta=t, logprobs=[]))
+        text = "".join(RS_TEXT)
+        out.append(ev("response.output_text.done", item_id=item["id"], output_index=0, content_index=0,
+                      text=text, logprobs=[]))
+        out.append(ev("response.content_part.done", item_id=item["id"], output_index=0, content_index=0,
+                      part=dict(part, text=text)))
+    out.append(ev("response.output_item.done", output_index=0, item=responses_items(tools, True)[0]))
+    out.append(ev("response.completed", response=responses_json(tools)))
+    return out
+
+
+# ---- OpenAI embeddings --------------------------------------------------------------------
+
+def embeddings_json():
+    # The SDKs ask for base64 (little-endian float32); 8 dimensions keep the fixture small.
+    vec = struct.pack("<8f", 0.0123, -0.0456, 0.0789, 0.0012, -0.0345, 0.0678, -0.0901, 0.0234)
+    return {"object": "list", "data": [{"object": "embedding", "index": 0,
+                                        "embedding": base64.b64encode(vec).decode()}],
+            "model": "text-embedding-3-small", "usage": {"prompt_tokens": 8, "total_tokens": 8}}
+
+
 def write(name, data):
     with open(os.path.join(OUT, name + ".http"), "wb") as f:
         f.write(data)
@@ -246,6 +344,15 @@ def main():
         write("anthropic-messages" + suffix, response(ANTHROPIC_HEADERS, [body], chunk=False))
         write("anthropic-messages" + suffix + "-stream",
               response(sse_headers(ANTHROPIC_HEADERS), split_some(anthropic_stream(tools))))
+        body = compact(responses_json(tools)).encode()
+        gz = gzip.compress(body, mtime=0)
+        write("openai-responses" + suffix,
+              response(OPENAI_HEADERS + [("Content-Encoding", "gzip")], [gz[:len(gz) // 2], gz[len(gz) // 2:]]))
+        write("openai-responses" + suffix + "-stream",
+              response(sse_headers(OPENAI_HEADERS), split_some(responses_stream(tools))))
+    body = compact(embeddings_json()).encode()
+    write("openai-embeddings", response(OPENAI_HEADERS + [("Content-Encoding", "gzip")],
+                                        [gzip.compress(body, mtime=0)]))
     # An error, as OpenAI sends it (429).
     err = compact({"error": {"message": "Rate limit reached for gpt-4o in organization org-test on requests per min (RPM): Limit 500, Used 500, Requested 1.", "type": "requests", "param": None, "code": "rate_limit_exceeded"}}).encode()
     write("openai-chat-error", response(OPENAI_HEADERS, [err], chunk=False).replace(b"200 OK", b"429 Too Many Requests", 1))

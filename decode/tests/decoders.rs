@@ -278,6 +278,7 @@ fn lens(parts: &[&[u8]]) -> Vec<usize> {
 
 const OA_ID: &str = "chatcmpl-Aisensor1234567890abcdefXYZ";
 const OA_MODEL: &str = "gpt-4o-2024-08-06";
+const RS_ID: &str = "resp_68aisensor0000000000000000000000000000000001";
 const AN_ID: &str = "msg_01AisensorTestMessage0001";
 const AN_MODEL: &str = "claude-sonnet-4-5-20250929";
 const SUNNY: &str = "Paris is sunny today, around 18°C.";
@@ -357,9 +358,49 @@ fn responses() -> Vec<(&'static str, Api, u16, bool, ResponseInfo)> {
         usage(21, 14, 0),
         vec![],
     );
+    let rs_tools = || {
+        info(
+            RS_ID,
+            OA_MODEL,
+            "",
+            &["completed"],
+            usage(75, 18, 0),
+            vec![call(
+                "call_Rs3dE5gH7jK9mN1pQ3sT5vX7",
+                "get_weather",
+                r#"{"city":"Paris"}"#,
+            )],
+        )
+    };
+    let rs_plain = || {
+        info(
+            RS_ID,
+            OA_MODEL,
+            SUNNY,
+            &["completed"],
+            usage(22, 9, 0),
+            vec![],
+        )
+    };
     let oa = Api::OpenAiChat;
+    let rs = Api::OpenAiResponses;
     let an = Api::AnthropicMessages;
     vec![
+        ("openai-responses", rs, 200, false, rs_plain()),
+        ("openai-responses-stream", rs, 200, true, rs_plain()),
+        ("openai-responses-tools", rs, 200, false, rs_tools()),
+        ("openai-responses-tools-stream", rs, 200, true, rs_tools()),
+        (
+            "openai-embeddings",
+            Api::OpenAiEmbeddings,
+            200,
+            false,
+            ResponseInfo {
+                response_model: "text-embedding-3-small".into(),
+                usage: usage(8, 0, 0),
+                ..Default::default()
+            },
+        ),
         ("openai-chat", oa, 200, false, oa_plain()),
         ("openai-chat-br", oa, 200, false, oa_plain()),
         ("openai-chat-stream", oa, 200, true, oa_plain()),
