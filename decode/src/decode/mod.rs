@@ -1,5 +1,6 @@
 //! Wire formats. Each decoder is a push parser: partial input is not an error.
 
 pub mod encoding;
+pub mod hpack;
 pub mod http1;
 pub mod sse;
