@@ -2,6 +2,7 @@
 // undici -> node's `tls` -> OpenSSL linked into the node binary).
 //
 //   NODE_EXTRA_CA_CERTS=CAFILE node node_sdk_client.js PORT CAFILE openai|anthropic plain|stream
+//   NODE_EXTRA_CA_CERTS=CAFILE node node_sdk_client.js PORT CAFILE openai responses|responses-stream|embeddings
 //
 // The SDKs are used exactly as an agent uses them, on their default HTTP stack; only name
 // resolution is pointed at the test server on 127.0.0.1 (TLS SNI, certificate check and Host
@@ -14,8 +15,10 @@ const path = require('path');
 const { createRequire } = require('module');
 
 const [port, cafile, provider, mode] = process.argv.slice(2);
-if (!['openai', 'anthropic'].includes(provider) || !['plain', 'stream'].includes(mode)) {
-  console.error('usage: node_sdk_client.js PORT CAFILE openai|anthropic plain|stream');
+const openaiOnly = ['responses', 'responses-stream', 'embeddings'];
+if (!['openai', 'anthropic'].includes(provider)
+    || !(['plain', 'stream'].includes(mode) || (provider === 'openai' && openaiOnly.includes(mode)))) {
+  console.error('usage: node_sdk_client.js PORT CAFILE openai|anthropic plain|stream|responses|responses-stream|embeddings');
   process.exit(2);
 }
 if (process.env.NODE_EXTRA_CA_CERTS !== cafile) {
@@ -49,6 +52,24 @@ async function openai() {
       parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
     },
   }];
+  const rtools = [{ type: 'function', ...tools[0].function }];
+  if (mode === 'responses') {
+    const r = await client.responses.create({ model: 'gpt-4o', input: question[0].content, tools: rtools });
+    return r.output.find((o) => o.type === 'function_call').name;
+  }
+  if (mode === 'responses-stream') {
+    let name = '';
+    const stream = await client.responses.create({ model: 'gpt-4o', input: question, tools: rtools, stream: true });
+    for await (const ev of stream) {
+      if (ev.type === 'response.output_item.done' && ev.item.type === 'function_call') name = ev.item.name;
+    }
+    return name;
+  }
+  if (mode === 'embeddings') {
+    // The SDK asks for base64 and decodes it: 8 floats in the fixture.
+    const r = await client.embeddings.create({ model: 'text-embedding-3-small', input: 'The weather in Paris' });
+    return `${r.data[0].embedding.length} dimensions`;
+  }
   if (mode === 'stream') {
     let name = '';
     const stream = await client.chat.completions.create({
@@ -87,8 +108,9 @@ async function anthropic() {
 
 (provider === 'openai' ? openai() : anthropic())
   .then((name) => {
-    if (name !== 'get_weather') {
-      console.error(`the SDK did not see the tool call: ${JSON.stringify(name)}`);
+    const want = mode === 'embeddings' ? '8 dimensions' : 'get_weather';
+    if (name !== want) {
+      console.error(`the SDK did not see ${want} but ${JSON.stringify(name)}`);
       process.exit(1);
     }
     console.log('ok');

@@ -2,6 +2,7 @@
 """Test client: the official OpenAI and Anthropic Python SDKs (httpx -> Python ssl -> OpenSSL).
 
   sdk_client.py PORT CAFILE openai|anthropic plain|stream
+  sdk_client.py PORT CAFILE openai responses|responses-stream|embeddings
 
 The SDKs are used exactly as an agent uses them; only name resolution is pointed at the test
 server on 127.0.0.1 (TLS SNI, certificate check and Host header still use the real names).
@@ -39,7 +40,20 @@ if provider == "openai":
     tools = [{"type": "function", "function": {
         "name": "get_weather", "description": "Get the current weather for a city",
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
-    if mode == "stream":
+    rtools = [dict(type="function", **tools[0]["function"])]
+    if mode == "responses":
+        r = client.responses.create(model="gpt-4o", input=question[0]["content"], tools=rtools)
+        name = [o.name for o in r.output if o.type == "function_call"][0]
+    elif mode == "responses-stream":
+        name = ""
+        for ev in client.responses.create(model="gpt-4o", input=question, tools=rtools, stream=True):
+            if ev.type == "response.output_item.done" and ev.item.type == "function_call":
+                name = ev.item.name
+    elif mode == "embeddings":
+        r = client.embeddings.create(model="text-embedding-3-small", input="The weather in Paris")
+        # the SDK asks for base64 and decodes it: 8 floats in the fixture
+        name = f"{len(r.data[0].embedding)} dimensions"
+    elif mode == "stream":
         name = ""
         for chunk in client.chat.completions.create(model="gpt-4o", messages=question, tools=tools, stream=True,
                                                     stream_options={"include_usage": True}):
@@ -61,6 +75,7 @@ else:
         final = client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, messages=question, tools=tools)
     name = [b.name for b in final.content if b.type == "tool_use"][0]
 
-if name != "get_weather":
-    sys.exit(f"the SDK did not see the tool call: {name!r}")
+want = "8 dimensions" if mode == "embeddings" else "get_weather"
+if name != want:
+    sys.exit(f"the SDK did not see {want!r} but {name!r}")
 print("ok")

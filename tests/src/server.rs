@@ -1,6 +1,7 @@
-//! A TLS server on 127.0.0.1 that answers like the OpenAI and Anthropic APIs, with the
-//! response fixtures in `decode/tests/fixtures/responses/`. It is rustls, not OpenSSL, so the
-//! probe sees only the clients' side of each connection.
+//! A TLS server on 127.0.0.1 that answers like the OpenAI (chat completions, responses,
+//! embeddings) and Anthropic APIs, with the response fixtures in
+//! `decode/tests/fixtures/responses/`. It is rustls, not OpenSSL, so the probe sees only the
+//! clients' side of each connection.
 
 use crate::tls::TestCa;
 use anyhow::{Context, Result};
@@ -50,6 +51,8 @@ impl Responses {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Api {
     OpenAi,
+    OpenAiResponses,
+    OpenAiEmbeddings,
     Anthropic,
 }
 
@@ -57,6 +60,8 @@ pub enum Api {
 pub fn fixture_name(api: Api, stream: bool, tools: bool) -> String {
     let api = match api {
         Api::OpenAi => "openai-chat",
+        Api::OpenAiResponses => "openai-responses",
+        Api::OpenAiEmbeddings => return "openai-embeddings".into(),
         Api::Anthropic => "anthropic-messages",
     };
     let shape = match (stream, tools) {
@@ -233,6 +238,10 @@ fn read_chunked(tls: &mut impl Read, buf: &mut Vec<u8>, chunk: &mut [u8]) -> Res
 fn respond(method: &str, path: &str, body: &[u8], responses: &Responses) -> Vec<u8> {
     let api = if path.contains("/chat/completions") {
         Some(Api::OpenAi)
+    } else if path.starts_with("/v1/responses") {
+        Some(Api::OpenAiResponses)
+    } else if path.starts_with("/v1/embeddings") {
+        Some(Api::OpenAiEmbeddings)
     } else if path.starts_with("/v1/messages") {
         Some(Api::Anthropic)
     } else {

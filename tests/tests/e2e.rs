@@ -13,6 +13,7 @@ use std::time::Duration;
 const FIELDS: &[&str] = &[
     "ai.kind",
     "ai.provider",
+    "ai.operation",
     "ai.model",
     "ai.response.model",
     "ai.stream",
@@ -181,8 +182,70 @@ fn the_official_node_sdks_are_captured() {
     official_sdks_are_captured("JS", "node", Env::node_sdk);
 }
 
+/// The SDK calls each official-SDK test makes: (provider, client mode), and what the events
+/// must then say: (model, operation, streamed, tool call, input tokens, output tokens).
+#[allow(clippy::type_complexity)]
+const SDK_CALLS: &[(&str, &str, (&str, &str, bool, &str, &str, &str))] = &[
+    (
+        "openai",
+        "plain",
+        ("gpt-4o", "chat", false, "get_weather", "82", "17"),
+    ),
+    (
+        "openai",
+        "stream",
+        ("gpt-4o", "chat", true, "get_weather", "82", "17"),
+    ),
+    (
+        "openai",
+        "responses",
+        ("gpt-4o", "chat", false, "get_weather", "75", "18"),
+    ),
+    (
+        "openai",
+        "responses-stream",
+        ("gpt-4o", "chat", true, "get_weather", "75", "18"),
+    ),
+    (
+        "openai",
+        "embeddings",
+        (
+            "text-embedding-3-small",
+            "embeddings",
+            false,
+            "<NA>",
+            "8",
+            "0",
+        ),
+    ),
+    (
+        "anthropic",
+        "plain",
+        (
+            "claude-sonnet-4-5",
+            "chat",
+            false,
+            "get_weather",
+            "397",
+            "58",
+        ),
+    ),
+    (
+        "anthropic",
+        "stream",
+        (
+            "claude-sonnet-4-5",
+            "chat",
+            true,
+            "get_weather",
+            "397",
+            "58",
+        ),
+    ),
+];
+
 /// Runs an official SDK (`lang` as its user agent names the language, `proc_name` the
-/// process) for both providers, plain and streamed, and checks the events it produced.
+/// process) for every call of [`SDK_CALLS`], and checks the events it produced.
 fn official_sdks_are_captured(
     lang: &str,
     proc_name: &str,
@@ -192,17 +255,16 @@ fn official_sdks_are_captured(
     let mut host = live(json!({}));
     let env = Env::start().unwrap();
     let mut runs = Vec::new();
-    for provider in ["openai", "anthropic"] {
-        for mode in ["plain", "stream"] {
-            let child = run(&env, provider, mode).unwrap();
-            let pid = child.id();
-            wait_ok(child).unwrap();
-            runs.push((provider, mode, pid));
-        }
+    for &(provider, mode, want) in SDK_CALLS {
+        let child = run(&env, provider, mode).unwrap();
+        let pid = child.id();
+        wait_ok(child).unwrap();
+        runs.push((provider, mode, want, pid));
     }
-    let pids: Vec<u32> = runs.iter().map(|r| r.2).collect();
+    let pids: Vec<u32> = runs.iter().map(|r| r.3).collect();
     let events = events_of(&mut host, &pids, 2 * runs.len(), Duration::from_secs(20));
-    for (provider, mode, pid) in runs {
+    for (provider, mode, want, pid) in runs {
+        let (model, operation, stream, tool, input, output) = want;
         let what = format!("{provider} {lang} SDK {mode}");
         let mine: Vec<&Record> = events
             .iter()
@@ -211,25 +273,18 @@ fn official_sdks_are_captured(
         let kinds: Vec<&str> = mine.iter().map(|r| r.get("ai.kind")).collect();
         assert_eq!(kinds, ["ai.request", "ai.response"], "{what}");
         let (req, resp) = (mine[0], mine[1]);
-        let (server, model) = match provider {
-            "openai" => ("api.openai.com", "gpt-4o"),
-            _ => ("api.anthropic.com", "claude-sonnet-4-5"),
-        };
+        let server = format!("api.{provider}.com");
         for r in [req, resp] {
             assert_eq!(r.get("ai.provider"), provider, "{what}");
             assert_eq!(r.get("ai.model"), model, "{what}");
+            assert_eq!(r.get("ai.operation"), operation, "{what}");
             assert_eq!(r.get("ai.server"), server, "{what}");
             assert_eq!(r.get("ai.proc.name"), proc_name, "{what}");
             assert_eq!(r.get("ai.exchange_id"), req.get("ai.exchange_id"), "{what}");
         }
         assert_eq!(resp.get("ai.http.status"), "200", "{what}");
-        assert_eq!(resp.get("ai.tool_name"), "get_weather", "{what}");
-        assert_eq!(
-            resp.get("ai.stream"),
-            (mode == "stream").to_string(),
-            "{what}"
-        );
-        let (input, output) = fixture_usage(provider, mode == "stream");
+        assert_eq!(resp.get("ai.tool_name"), tool, "{what}");
+        assert_eq!(resp.get("ai.stream"), stream.to_string(), "{what}");
         assert_eq!(resp.get("ai.tokens.input"), input, "{what}");
         assert_eq!(resp.get("ai.tokens.output"), output, "{what}");
         let ua = resp.json()["http"]["user_agent"]
