@@ -10,12 +10,16 @@ MODE: requests  COUNT keep-alive POSTs of BODYFILE to PATH on one connection
       garbage   random bytes over TLS, then close
       cut       a request head and part of its body, then die without closing
       other     a non-HTTP line protocol over TLS
+      http10    one HTTP/1.0 POST of BODYFILE to PATH (the response runs until the server
+                closes), then close the connection and stay alive COUNT more seconds, as an
+                agent does between calls
 """
 import http.client
 import os
 import socket
 import ssl
 import sys
+import time
 
 
 def tls_socket(port, cafile, host):
@@ -48,6 +52,24 @@ def main():
                 sys.exit(f"status {resp.status}")
         conn.close()
         print(f"ok {count}")
+    elif mode == "http10":
+        path, body_file, linger = sys.argv[5], sys.argv[6], int(sys.argv[7])
+        with open(body_file, "rb") as f:
+            body = f.read()
+        s = tls_socket(port, cafile, host)
+        extra = "".join(h.strip() + "\r\n" for h in sys.argv[8:])
+        s.sendall(
+            f"POST {path} HTTP/1.0\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n{extra}"
+            f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+        )
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+        s.close()
+        if not reply.startswith(b"HTTP/1.0 200"):
+            sys.exit(f"unexpected reply {reply[:100]!r}")
+        print("ok", flush=True)
+        time.sleep(linger)
     elif mode == "garbage":
         s = tls_socket(port, cafile, host)
         s.sendall(os.urandom(4096))

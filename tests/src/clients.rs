@@ -105,6 +105,29 @@ impl Env {
         spawn(c)
     }
 
+    /// Python: one HTTP/1.0 POST, whose response the server ends by closing the connection;
+    /// the client then closes its side and stays alive `linger_s` seconds.
+    pub fn python_http10(
+        &self,
+        host: &str,
+        path: &str,
+        body: &str,
+        linger_s: u32,
+        headers: &[&str],
+    ) -> Result<Child> {
+        let mut c = Command::new("python3");
+        c.arg(Self::clients_dir().join("py_client.py"))
+            .arg(self.api.port.to_string())
+            .arg(&self.ca.ca_pem_path)
+            .arg(host)
+            .arg("http10")
+            .arg(path)
+            .arg(self.body_file(body)?)
+            .arg(linger_s.to_string())
+            .args(headers);
+        spawn(c)
+    }
+
     /// The official OpenAI or Anthropic Python SDK, `stream` or `plain`.
     pub fn sdk(&self, provider: &str, mode: &str) -> Result<Child> {
         let mut c = Command::new("python3");

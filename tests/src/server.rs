@@ -152,7 +152,8 @@ fn serve(
         let request_line = lines.next().unwrap_or("");
         let mut parts = request_line.split(' ');
         let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        if !parts.next().unwrap_or("").starts_with("HTTP/1.") {
+        let version = parts.next().unwrap_or("");
+        if !version.starts_with("HTTP/1.") {
             return Ok(()); // not HTTP: hang up, as a real server would
         }
         let headers: HashMap<String, String> = lines
@@ -180,6 +181,15 @@ fn serve(
             buf.drain(..len).collect()
         };
         let response = respond(method, path, &body, responses);
+        if version == "HTTP/1.0" {
+            // As an HTTP/1.0 server (Python's http.server, many mocks) answers: the body runs
+            // until the server closes the connection.
+            tls.write_all(&until_close(&response)?)?;
+            answered.fetch_add(1, Ordering::Relaxed);
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+            return Ok(());
+        }
         tls.write_all(&response)?;
         tls.flush()?;
         answered.fetch_add(1, Ordering::Relaxed);
@@ -192,6 +202,33 @@ fn serve(
             return Ok(());
         }
     }
+}
+
+/// `response` as HTTP/1.0 with no length: head without framing headers, body de-chunked.
+fn until_close(response: &[u8]) -> Result<Vec<u8>> {
+    let head_end = find(response, b"\r\n\r\n").context("response without head")? + 4;
+    let head = String::from_utf8_lossy(&response[..head_end]).into_owned();
+    let mut body = response[head_end..].to_vec();
+    let mut out = String::new();
+    for (i, line) in head.split("\r\n").filter(|l| !l.is_empty()).enumerate() {
+        let lower = line.to_ascii_lowercase();
+        if i == 0 {
+            out.push_str(&line.replacen("HTTP/1.1", "HTTP/1.0", 1));
+        } else if lower.starts_with("transfer-encoding:") {
+            let mut rest = Vec::new();
+            body = read_chunked(&mut std::io::Cursor::new(body), &mut rest, &mut [0u8; 4096])?;
+            continue;
+        } else if lower.starts_with("content-length:") || lower.starts_with("connection:") {
+            continue;
+        } else {
+            out.push_str(line);
+        }
+        out.push_str("\r\n");
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(&body);
+    Ok(bytes)
 }
 
 fn read_chunked(tls: &mut impl Read, buf: &mut Vec<u8>, chunk: &mut [u8]) -> Result<Vec<u8>> {

@@ -313,6 +313,40 @@ fn fixture_usage(provider: &str, stream: bool) -> (&'static str, &'static str) {
 }
 
 #[test]
+fn a_response_ended_by_the_close_is_reported_when_the_connection_ends() {
+    // HTTP/1.0 servers end a streamed body by closing. The client frees its connection and
+    // lives on: SSL_free, not the process's exit, must complete the exchange.
+    let _g = serial();
+    let mut host = live(json!({}));
+    let env = Env::start().unwrap();
+    let body = openai_body("gpt-4o", true, true);
+    let mut child = env
+        .python_http10(
+            "api.openai.com",
+            "/v1/chat/completions",
+            &body,
+            60,
+            &[OPENAI_KEY],
+        )
+        .unwrap();
+    let pid = child.id();
+    let events = events_of(&mut host, &[pid], 2, Duration::from_secs(20));
+    let alive = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(alive, "the client exited early; the test proves nothing");
+    let kinds: Vec<&str> = events.iter().map(|r| r.get("ai.kind")).collect();
+    assert_eq!(kinds, ["ai.request", "ai.response"]);
+    let resp = &events[1];
+    assert_eq!(resp.get("ai.tool_name"), "get_weather");
+    assert_eq!(resp.get("ai.stream"), "true");
+    assert_eq!(resp.get("ai.tokens.input"), "82");
+    assert_eq!(resp.get("ai.tokens.output"), "17");
+    assert!(metric(&mut host, "closed_connections") >= 1);
+    assert_eq!(metric(&mut host, "parse_failures"), 0);
+}
+
+#[test]
 fn ten_thousand_keep_alive_requests_lose_nothing() {
     let _g = serial();
     let mut host = live(json!({}));
