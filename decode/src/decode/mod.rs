@@ -3,4 +3,5 @@
 pub mod encoding;
 pub mod hpack;
 pub mod http1;
+pub mod http2;
 pub mod sse;
