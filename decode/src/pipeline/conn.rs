@@ -1,51 +1,42 @@
 //! One TLS connection (pid + `SSL*`): what this process sends and receives on it, framed into
-//! HTTP/1.1 messages, with the requests still waiting for their responses.
+//! HTTP/1.1 messages or HTTP/2 streams, with the requests still waiting for their responses.
 
 use super::exchange::{Ctx, Pending};
 use crate::decode::http1::{self, BodyFilter, Limits, Message, MessageParser, Role as MsgRole};
+use crate::decode::http2;
 use aisensor_event::raw::{Direction, Header, SslRecord};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
-/// The HTTP/2 client connection preface (RFC 9113 §3.4).
-const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n";
+/// True if `d` starts with the HTTP/2 client connection preface (RFC 9113 §3.4), or is a
+/// start of it long enough to tell it from anything else.
+fn starts_like_h2_preface(d: &[u8]) -> bool {
+    let n = d.len().min(http2::PREFACE.len());
+    n >= 4 && d[..n] == http2::PREFACE[..n]
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
     /// Nothing seen yet that tells which side we are (or we attached mid-message).
     Unknown,
-    /// This process is the HTTP client: it writes requests and reads responses.
+    /// This process is the HTTP/1 client: it writes requests and reads responses.
     Client,
-    /// This process serves, speaks HTTP/2, or speaks something else: ignored.
+    /// This process is an HTTP/2 client (its first write was the connection preface).
+    Http2,
+    /// This process serves, or speaks something else: ignored.
     Ignored,
 }
 
-/// One direction of the connection.
-struct Side {
-    parser: MessageParser,
-    /// After a parse failure, bytes are skipped until a call starts a new message.
-    resync: bool,
+/// Where the probe's records of one direction are within their `SSL_*` calls: what tells
+/// that bytes were lost between two records.
+#[derive(Default)]
+struct Calls {
     /// Offset within the current call just past the last record seen.
     next_offset: u64,
     /// Bytes of the current call not seen yet.
     call_left: u64,
 }
 
-impl Side {
-    fn new(role: MsgRole, limits: &Limits) -> Self {
-        Self {
-            parser: MessageParser::new(role, *limits),
-            resync: false,
-            next_offset: 0,
-            call_left: 0,
-        }
-    }
-
-    fn requests(limits: &Limits, filter: &BodyFilter) -> Self {
-        let mut side = Self::new(MsgRole::Request, limits);
-        side.parser.set_body_filter(filter.clone());
-        side
-    }
-
+impl Calls {
     /// Bytes of this direction lost just before `s`. The probe emits a prefix of every call
     /// and stops at the first record it cannot emit (ring full), so a call whose records end
     /// short of its length, with no truncation flag, lost its tail.
@@ -63,10 +54,34 @@ impl Side {
         };
         lost
     }
+}
+
+/// One direction of an HTTP/1 connection.
+struct Side {
+    parser: MessageParser,
+    /// After a parse failure, bytes are skipped until a call starts a new message.
+    resync: bool,
+    calls: Calls,
+}
+
+impl Side {
+    fn new(role: MsgRole, limits: &Limits) -> Self {
+        Self {
+            parser: MessageParser::new(role, *limits),
+            resync: false,
+            calls: Calls::default(),
+        }
+    }
+
+    fn requests(limits: &Limits, filter: &BodyFilter) -> Self {
+        let mut side = Self::new(MsgRole::Request, limits);
+        side.parser.set_body_filter(filter.clone());
+        side
+    }
 
     /// Feeds a record's bytes, with the gaps before and after it.
     fn feed(&mut self, s: &SslRecord, out: &mut Vec<Message>) -> Result<(), http1::Http1Error> {
-        let lost = self.lost_before(s);
+        let lost = self.calls.lost_before(s);
         if lost > 0 {
             self.parser.gap(lost, out)?;
         }
@@ -75,6 +90,60 @@ impl Side {
             self.parser.gap(s.missing_after(), out)?;
         }
         Ok(())
+    }
+}
+
+/// An HTTP/2 client connection: requests from the writes, responses from the reads, matched
+/// by stream id.
+struct H2 {
+    req: http2::FrameParser,
+    resp: http2::FrameParser,
+    req_calls: Calls,
+    resp_calls: Calls,
+    /// Requests sent and not yet answered, by stream id.
+    pending: HashMap<u32, Pending>,
+    /// A parser failed or bytes were lost where they cannot be skipped: the HPACK state is
+    /// gone, and nothing more is decoded on this connection.
+    failed: bool,
+    events: Vec<http2::Event>,
+}
+
+impl H2 {
+    fn new(limits: &Limits, filter: &BodyFilter) -> Self {
+        let l = http2::Limits {
+            max_header_block: limits.max_head,
+            max_header_list: limits.max_head,
+            max_body: limits.max_body,
+            ..http2::Limits::default()
+        };
+        let mut req = http2::FrameParser::new(http2::Role::Request, l);
+        req.set_body_filter(filter.clone());
+        Self {
+            req,
+            resp: http2::FrameParser::new(http2::Role::Response, l),
+            req_calls: Calls::default(),
+            resp_calls: Calls::default(),
+            pending: HashMap::new(),
+            failed: false,
+            events: Vec::new(),
+        }
+    }
+
+    /// Feeds a record's bytes to one direction's parser, with the gaps before and after it.
+    fn feed(&mut self, s: &SslRecord) -> Result<(), http2::Http2Error> {
+        let (parser, calls) = match s.dir {
+            Direction::Write => (&mut self.req, &mut self.req_calls),
+            Direction::Read => (&mut self.resp, &mut self.resp_calls),
+        };
+        let lost = calls.lost_before(s);
+        let out = &mut self.events;
+        parser.gap(lost as usize, out)?;
+        parser.push(s.data, out)?;
+        parser.gap(s.missing_after() as usize, out)
+    }
+
+    fn buffered(&self) -> usize {
+        self.req.buffered() + self.resp.buffered()
     }
 }
 
@@ -87,6 +156,8 @@ pub(super) struct Conn {
     filter: BodyFilter,
     req: Side,
     resp: Side,
+    /// Set once the connection turns out to be an HTTP/2 client connection.
+    h2: Option<Box<H2>>,
     /// Requests sent and not yet answered, oldest first (HTTP/1.1 answers in order).
     pending: VecDeque<Pending>,
     /// Monotonic ns of the last record.
@@ -106,6 +177,7 @@ impl Conn {
             filter: filter.clone(),
             req: Side::requests(limits, filter),
             resp: Side::new(MsgRole::Response, limits),
+            h2: None,
             pending: VecDeque::new(),
             last_ts: 0,
             failure_counted: false,
@@ -114,7 +186,9 @@ impl Conn {
     }
 
     pub fn buffered(&self) -> usize {
-        self.req.parser.buffered() + self.resp.parser.buffered()
+        self.req.parser.buffered()
+            + self.resp.parser.buffered()
+            + self.h2.as_ref().map_or(0, |h| h.buffered())
     }
 
     pub fn on_ssl(&mut self, s: &SslRecord, ctx: &mut Ctx) {
@@ -129,6 +203,7 @@ impl Conn {
                 Direction::Write => self.on_request_bytes(s, ctx),
                 Direction::Read => self.on_response_bytes(s, ctx),
             },
+            Role::Http2 => self.on_h2_bytes(s, ctx),
         }
     }
 
@@ -141,14 +216,15 @@ impl Conn {
         let is_req = http1::starts_like_request(d);
         let is_resp = http1::starts_like_response(d);
         self.role = match s.dir {
-            Direction::Write if d.starts_with(H2_PREFACE) => {
+            Direction::Write if starts_like_h2_preface(d) => {
                 ctx.counters.http2_connections += 1;
-                Role::Ignored
+                self.h2 = Some(Box::new(H2::new(&self.limits, &self.filter)));
+                Role::Http2
             }
             Direction::Write if is_req => Role::Client,
             // Attached mid-connection: a response to a request we did not see.
             Direction::Read if is_resp => Role::Client,
-            Direction::Read if is_req || d.starts_with(H2_PREFACE) => {
+            Direction::Read if is_req || starts_like_h2_preface(d) => {
                 ctx.counters.server_connections += 1;
                 Role::Ignored
             }
@@ -157,8 +233,10 @@ impl Conn {
                 Role::Ignored
             }
             Direction::Write => {
-                // A client speaks first in HTTP/1.1: bytes that are no request start are another
-                // protocol, garbage, or the rest of a body we attached in the middle of.
+                // A client speaks first in HTTP/1.1 and HTTP/2: bytes that are no request start
+                // nor preface are another protocol, garbage, the rest of a body we attached in
+                // the middle of, or HTTP/2 frames of a connection we attached to mid-way (its
+                // HPACK state cannot be known, so it is not guessed at).
                 if !self.failure_counted {
                     self.failure_counted = true;
                     ctx.counters.parse_failures += 1;
@@ -181,7 +259,8 @@ impl Conn {
         let mut msgs = std::mem::take(&mut self.msgs);
         let res = self.req.feed(s, &mut msgs);
         for msg in msgs.drain(..) {
-            let p = ctx.request(self.pid, self.ssl, &s.hdr, msg);
+            let version = format!("1.{}", msg.head.version_minor);
+            let p = ctx.request(self.pid, self.ssl, &s.hdr, msg, version);
             self.resp.parser.expect_response(&p.method, p.is_ai());
             self.pending.push_back(p);
         }
@@ -235,9 +314,126 @@ impl Conn {
         }
     }
 
+    fn on_h2_bytes(&mut self, s: &SslRecord, ctx: &mut Ctx) {
+        let Some(h2) = self.h2.as_mut() else {
+            return;
+        };
+        if h2.failed {
+            return;
+        }
+        let res = h2.feed(s);
+        // Events before a failure came from frames that parsed whole: they are right.
+        let mut events = std::mem::take(&mut h2.events);
+        for ev in events.drain(..) {
+            match s.dir {
+                Direction::Write => self.on_h2_request_event(ev, &s.hdr, ctx),
+                Direction::Read => self.on_h2_response_event(ev, &s.hdr, ctx),
+            }
+        }
+        let Some(h2) = self.h2.as_mut() else {
+            return;
+        };
+        h2.events = events;
+        if res.is_err() {
+            // Garbage, a broken frame, or bytes lost outside a body: the HPACK state is not
+            // trustworthy any more, so the connection is decoded no further.
+            ctx.counters.parse_failures += 1;
+            h2.failed = true;
+            let cut = h2.req.take_partials().len() as u64;
+            h2.resp.take_partials();
+            ctx.counters.incomplete_exchanges += h2.pending.len() as u64 + cut;
+            h2.pending.clear();
+        }
+    }
+
+    fn on_h2_request_event(&mut self, ev: http2::Event, hdr: &Header, ctx: &mut Ctx) {
+        let Some(h2) = self.h2.as_mut() else {
+            return;
+        };
+        match ev {
+            http2::Event::Message(id, msg) => {
+                let p = ctx.request(self.pid, self.ssl, hdr, msg, "2".into());
+                h2.resp.expect_response(id, p.is_ai());
+                if h2.pending.insert(id, p).is_some() {
+                    ctx.counters.incomplete_exchanges += 1; // a stream id reused: broken peer
+                }
+            }
+            // The client cancelled the stream (or the whole request never got sent).
+            http2::Event::Reset { stream, partial } => {
+                h2.resp.reset_stream(stream);
+                let was_pending = h2.pending.remove(&stream).is_some();
+                ctx.counters.incomplete_exchanges += u64::from(was_pending || partial);
+            }
+            http2::Event::Malformed(_) => {
+                ctx.counters.parse_failures += 1;
+                ctx.counters.incomplete_exchanges += 1;
+            }
+            http2::Event::Head(_) | http2::Event::GoAway { .. } | http2::Event::PushPromise => {}
+        }
+    }
+
+    fn on_h2_response_event(&mut self, ev: http2::Event, hdr: &Header, ctx: &mut Ctx) {
+        let Some(h2) = self.h2.as_mut() else {
+            return;
+        };
+        match ev {
+            http2::Event::Head(id) => {
+                if let Some(p) = h2.pending.get_mut(&id) {
+                    p.first_response_ts.get_or_insert(hdr.ts_ns);
+                }
+            }
+            http2::Event::Message(id, msg) => match h2.pending.remove(&id) {
+                Some(p) => ctx.response(p, hdr, msg),
+                None => ctx.counters.unmatched_responses += 1,
+            },
+            // The server refused or cancelled the stream.
+            http2::Event::Reset { stream, .. } => {
+                let partial = h2.req.reset_stream(stream);
+                let was_pending = h2.pending.remove(&stream).is_some();
+                ctx.counters.incomplete_exchanges += u64::from(was_pending || partial);
+            }
+            http2::Event::Malformed(id) => {
+                ctx.counters.parse_failures += 1;
+                ctx.counters.incomplete_exchanges += h2.pending.remove(&id).is_some() as u64;
+            }
+            // Streams above the last one the server processed will never be answered.
+            http2::Event::GoAway { last_stream } => {
+                let before = h2.pending.len();
+                h2.pending.retain(|&id, _| id <= last_stream);
+                ctx.counters.incomplete_exchanges += (before - h2.pending.len()) as u64;
+            }
+            http2::Event::PushPromise => {}
+        }
+    }
+
     /// The connection is gone (process exit, idle, eviction): a response delimited by close is
     /// complete now; whatever else is waiting is counted as incomplete.
     pub fn close(&mut self, ts: u64, ctx: &mut Ctx) {
+        let hdr = Header {
+            kind: 0,
+            flags: 0,
+            pid: self.pid,
+            tid: 0,
+            ts_ns: ts.max(self.last_ts),
+            comm: [0; 16],
+        };
+        if self.role == Role::Http2 {
+            if let Some(h2) = self.h2.as_mut() {
+                if !h2.failed {
+                    // Responses cut mid-body still say who answered what: reported, counted.
+                    for (id, msg) in h2.resp.take_partials() {
+                        if let Some(p) = h2.pending.remove(&id) {
+                            ctx.counters.incomplete_exchanges += 1;
+                            ctx.response(p, &hdr, msg);
+                        }
+                    }
+                    ctx.counters.incomplete_exchanges += h2.req.take_partials().len() as u64;
+                }
+                ctx.counters.incomplete_exchanges += h2.pending.len() as u64;
+                h2.pending.clear();
+            }
+            return;
+        }
         if self.role != Role::Client {
             return;
         }
@@ -250,14 +446,6 @@ impl Conn {
                 partial
             });
             if let Some(msg) = msg {
-                let hdr = Header {
-                    kind: 0,
-                    flags: 0,
-                    pid: self.pid,
-                    tid: 0,
-                    ts_ns: ts.max(self.last_ts),
-                    comm: [0; 16],
-                };
                 self.answer(msg, &hdr, ctx);
             }
         }

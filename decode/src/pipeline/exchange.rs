@@ -48,7 +48,15 @@ struct AiRequest {
 }
 
 impl Ctx<'_> {
-    pub fn request(&mut self, pid: u32, ssl: u64, hdr: &Header, msg: Message) -> Pending {
+    /// `http_version` as the payload says it: `1.1`, `1.0` or `2`.
+    pub fn request(
+        &mut self,
+        pid: u32,
+        ssl: u64,
+        hdr: &Header,
+        msg: Message,
+        http_version: String,
+    ) -> Pending {
         let head = &msg.head;
         let (host, port) = split_host(head.header("host").unwrap_or(""));
         let detected = providers::detect(
@@ -94,7 +102,7 @@ impl Ctx<'_> {
                 tls_lib: "openssl".into(),
                 server: host,
                 port,
-                http_version: format!("1.{}", head.version_minor),
+                http_version,
                 id: format!("{ssl:x}"),
             },
             http: Http {

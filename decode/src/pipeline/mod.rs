@@ -1,5 +1,5 @@
 //! From probe records to event payloads: per-connection streams keyed by (pid, `SSL*`),
-//! HTTP/1.1 framing, request/response correlation, provider adapters, process identity.
+//! HTTP/1.1 framing or HTTP/2 streams, request/response correlation, provider adapters, process identity.
 //!
 //! The pipeline is single-threaded and does no I/O: process identity comes from a
 //! [`ProcSource`] the caller provides (`/proc` when live, the recording when replaying).
@@ -84,7 +84,8 @@ pub struct Counters {
     pub events: u64,
     /// Streams that stopped parsing as HTTP (garbage, another protocol, lost bytes).
     pub parse_failures: u64,
-    /// HTTP/2 connections (not decoded yet).
+    /// HTTP/2 client connections seen (from their preface; decoded like HTTP/1.1, their
+    /// failures counted in `parse_failures`).
     pub http2_connections: u64,
     /// AI bodies the provider adapter could not read (event still emitted, with less detail).
     pub provider_errors: u64,
