@@ -324,6 +324,64 @@ def embeddings_json():
             "model": "text-embedding-3-small", "usage": {"prompt_tokens": 8, "total_tokens": 8}}
 
 
+# ---- Gemini generateContent ---------------------------------------------------------------
+
+GEMINI_HEADERS = [
+    ("Content-Type", "application/json; charset=UTF-8"),
+    ("Vary", "Origin"),
+    ("Vary", "X-Origin"),
+    ("Vary", "Referer"),
+    ("Date", DATE),
+    ("Server", "scaffolding on HTTPServer2"),
+    ("X-XSS-Protection", "0"),
+    ("X-Frame-Options", "SAMEORIGIN"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Server-Timing", "gfet4t7; dur=612"),
+    ("Alt-Svc", 'h3=":443"; ma=2592000,h3-29=":443"; ma=2592000'),
+]
+GM_MODEL = "gemini-2.5-flash"
+GM_ID = "aisensorGeminiResp0001"
+GM_TEXT = ["Paris is sunny", " today, around", " 18°C."]
+
+
+def gemini_usage(tools, done=True):
+    prompt, out, thoughts = (61, 16, 48) if tools else (9, 11, 0)
+    u = {"promptTokenCount": prompt, "totalTokenCount": prompt + (out + thoughts if done else 0),
+         "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}]}
+    if done:
+        u["candidatesTokenCount"] = out
+    if thoughts and done:
+        u["thoughtsTokenCount"] = thoughts
+    return u
+
+
+def gemini_chunk(parts, tools, finish=None, done=True):
+    cand = {"content": {"parts": parts, "role": "model"}, "index": 0}
+    if finish:
+        cand["finishReason"] = finish
+    return {"candidates": [cand], "usageMetadata": gemini_usage(tools, done), "modelVersion": GM_MODEL,
+            "responseId": GM_ID}
+
+
+GM_CALL = {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}},
+           "thoughtSignature": "CiQBVKhc7aisensorTestSignature0000000000000000AAAA"}
+
+
+def gemini_json(tools):
+    parts = [GM_CALL] if tools else [{"text": "".join(GM_TEXT)}]
+    return gemini_chunk(parts, tools, "STOP")
+
+
+def gemini_stream(tools):
+    """`?alt=sse`: one whole GenerateContentResponse per event, CRLF-separated as Google sends."""
+    if tools:
+        chunks = [gemini_chunk([GM_CALL], tools, "STOP")]
+    else:
+        chunks = [gemini_chunk([{"text": t}], tools, None, False) for t in GM_TEXT[:-1]]
+        chunks.append(gemini_chunk([{"text": GM_TEXT[-1]}], tools, "STOP"))
+    return [("data: " + compact(c) + "\r\n\r\n").encode() for c in chunks]
+
+
 def write(name, data):
     with open(os.path.join(OUT, name + ".http"), "wb") as f:
         f.write(data)
@@ -350,6 +408,15 @@ def main():
               response(OPENAI_HEADERS + [("Content-Encoding", "gzip")], [gz[:len(gz) // 2], gz[len(gz) // 2:]]))
         write("openai-responses" + suffix + "-stream",
               response(sse_headers(OPENAI_HEADERS), split_some(responses_stream(tools))))
+    for tools in (False, True):
+        suffix = "-tools" if tools else ""
+        # Google pretty-prints JSON bodies; gzip when the client accepts it (the SDKs do).
+        gz = gzip.compress(json.dumps(gemini_json(tools), indent=2, ensure_ascii=False).encode(), mtime=0)
+        write("gemini-generate" + suffix,
+              response(GEMINI_HEADERS + [("Content-Encoding", "gzip")], [gz]))
+        sse = [(k, "text/event-stream" if k == "Content-Type" else v) for k, v in GEMINI_HEADERS]
+        write("gemini-generate" + suffix + "-stream",
+              response(sse + [("Content-Disposition", "attachment")], split_some(gemini_stream(tools))))
     body = compact(embeddings_json()).encode()
     write("openai-embeddings", response(OPENAI_HEADERS + [("Content-Encoding", "gzip")],
                                         [gzip.compress(body, mtime=0)]))

@@ -33,17 +33,17 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-# The end-to-end tests also drive the official OpenAI and Anthropic Python SDKs.
-if ! python3 -c 'import openai, anthropic' 2>/dev/null; then
-  echo "setup: installing the openai and anthropic Python SDKs (for the end-to-end tests)" >&2
-  python3 -m pip install --quiet --disable-pip-version-check openai anthropic
-fi
+# The end-to-end tests also drive the official OpenAI, Anthropic and Gemini Python SDKs, at
+# the versions tests/clients/requirements.txt pins (pip checks what is installed first, and
+# asks the index only for what is missing).
+reqs="$(cd "$(dirname "$0")/.." && pwd)/tests/clients/requirements.txt"
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r "$reqs"
 
-# ... and the official OpenAI and Anthropic Node.js SDKs, at the versions package-lock.json
-# pins (again when the lock is newer than the installed tree).
+# ... and the official OpenAI, Anthropic and Gemini Node.js SDKs, at the versions
+# package-lock.json pins (again when the lock is newer than the installed tree).
 sdk="$(cd "$(dirname "$0")/.." && pwd)/tests/clients/node-sdk"
 if [ ! -d "$sdk/node_modules" ] || [ "$sdk/package-lock.json" -nt "$sdk/node_modules/.package-lock.json" ]; then
-  echo "setup: installing the openai and anthropic Node.js SDKs (for the end-to-end tests)" >&2
+  echo "setup: installing the official Node.js SDKs (for the end-to-end tests)" >&2
   (cd "$sdk" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 

@@ -281,6 +281,7 @@ const OA_MODEL: &str = "gpt-4o-2024-08-06";
 const RS_ID: &str = "resp_68aisensor0000000000000000000000000000000001";
 const AN_ID: &str = "msg_01AisensorTestMessage0001";
 const AN_MODEL: &str = "claude-sonnet-4-5-20250929";
+const GM_ID: &str = "aisensorGeminiResp0001";
 const SUNNY: &str = "Paris is sunny today, around 18°C.";
 
 fn usage(input: u64, output: u64, cache_read: u64) -> Option<Usage> {
@@ -382,10 +383,38 @@ fn responses() -> Vec<(&'static str, Api, u16, bool, ResponseInfo)> {
             vec![],
         )
     };
+    let gm_plain = || {
+        info(
+            GM_ID,
+            "gemini-2.5-flash",
+            SUNNY,
+            &["STOP"],
+            usage(9, 11, 0),
+            vec![],
+        )
+    };
+    let gm_tools = || {
+        info(
+            GM_ID,
+            "gemini-2.5-flash",
+            "",
+            &["STOP"],
+            Some(Usage {
+                reasoning: 48,
+                ..usage(61, 16, 0).unwrap()
+            }),
+            vec![call("", "get_weather", r#"{"city":"Paris"}"#)],
+        )
+    };
+    let gm = Api::GeminiGenerate;
     let oa = Api::OpenAiChat;
     let rs = Api::OpenAiResponses;
     let an = Api::AnthropicMessages;
     vec![
+        ("gemini-generate", gm, 200, false, gm_plain()),
+        ("gemini-generate-stream", gm, 200, true, gm_plain()),
+        ("gemini-generate-tools", gm, 200, false, gm_tools()),
+        ("gemini-generate-tools-stream", gm, 200, true, gm_tools()),
         ("openai-responses", rs, 200, false, rs_plain()),
         ("openai-responses-stream", rs, 200, true, rs_plain()),
         ("openai-responses-tools", rs, 200, false, rs_tools()),

@@ -3,6 +3,7 @@
 //
 //   NODE_EXTRA_CA_CERTS=CAFILE node node_sdk_client.js PORT CAFILE openai|anthropic plain|stream
 //   NODE_EXTRA_CA_CERTS=CAFILE node node_sdk_client.js PORT CAFILE openai responses|responses-stream|embeddings
+//   NODE_EXTRA_CA_CERTS=CAFILE node node_sdk_client.js PORT CAFILE gemini plain|stream
 //
 // The SDKs are used exactly as an agent uses them, on their default HTTP stack; only name
 // resolution is pointed at the test server on 127.0.0.1 (TLS SNI, certificate check and Host
@@ -16,7 +17,7 @@ const { createRequire } = require('module');
 
 const [port, cafile, provider, mode] = process.argv.slice(2);
 const openaiOnly = ['responses', 'responses-stream', 'embeddings'];
-if (!['openai', 'anthropic'].includes(provider)
+if (!['openai', 'anthropic', 'gemini'].includes(provider)
     || !(['plain', 'stream'].includes(mode) || (provider === 'openai' && openaiOnly.includes(mode)))) {
   console.error('usage: node_sdk_client.js PORT CAFILE openai|anthropic plain|stream|responses|responses-stream|embeddings');
   process.exit(2);
@@ -30,7 +31,9 @@ if (process.env.NODE_EXTRA_CA_CERTS !== cafile) {
 // `lookup` of its own), so this is node's equivalent of patching getaddrinfo.
 const lookup = dns.lookup;
 dns.lookup = function (host, ...args) {
-  if (host === 'api.openai.com' || host === 'api.anthropic.com') host = '127.0.0.1';
+  if (['api.openai.com', 'api.anthropic.com', 'generativelanguage.googleapis.com'].includes(host)) {
+    host = '127.0.0.1';
+  }
   return lookup.call(this, host, ...args);
 };
 
@@ -106,7 +109,37 @@ async function anthropic() {
   return use ? use.name : '';
 }
 
-(provider === 'openai' ? openai() : anthropic())
+async function gemini() {
+  const { GoogleGenAI } = sdkRequire('@google/genai');
+  const ai = new GoogleGenAI({
+    apiKey: 'AIzaSyE2eTESTKEY0123456789abcdefghijk',
+    httpOptions: { baseUrl: `https://generativelanguage.googleapis.com:${port}` },
+  });
+  const params = {
+    model: 'gemini-2.5-flash',
+    contents: question[0].content,
+    config: {
+      tools: [{
+        functionDeclarations: [{
+          name: 'get_weather',
+          description: 'Get the current weather for a city',
+          parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+        }],
+      }],
+    },
+  };
+  if (mode === 'stream') {
+    let name = '';
+    for await (const chunk of await ai.models.generateContentStream(params)) {
+      for (const fc of chunk.functionCalls || []) name = fc.name;
+    }
+    return name;
+  }
+  const r = await ai.models.generateContent(params);
+  return (r.functionCalls || [{ name: '' }])[0].name;
+}
+
+({ openai, anthropic, gemini }[provider])()
   .then((name) => {
     const want = mode === 'embeddings' ? '8 dimensions' : 'get_weather';
     if (name !== want) {

@@ -3,6 +3,7 @@
 
   sdk_client.py PORT CAFILE openai|anthropic plain|stream
   sdk_client.py PORT CAFILE openai responses|responses-stream|embeddings
+  sdk_client.py PORT CAFILE gemini plain|stream
 
 The SDKs are used exactly as an agent uses them; only name resolution is pointed at the test
 server on 127.0.0.1 (TLS SNI, certificate check and Host header still use the real names).
@@ -15,7 +16,7 @@ _resolve = socket.getaddrinfo
 
 
 def _to_loopback(host, *args, **kwargs):
-    if host in ("api.openai.com", "api.anthropic.com"):
+    if host in ("api.openai.com", "api.anthropic.com", "generativelanguage.googleapis.com"):
         host = "127.0.0.1"
     return _resolve(host, *args, **kwargs)
 
@@ -24,6 +25,8 @@ socket.getaddrinfo = _to_loopback
 
 import anthropic  # noqa: E402
 import openai  # noqa: E402
+from google import genai  # noqa: E402
+from google.genai import types as genai_types  # noqa: E402
 
 try:  # the SDKs' HTTP client: httpx2 in current releases, httpx before
     import httpx2 as httpx  # noqa: E402
@@ -63,6 +66,25 @@ if provider == "openai":
     else:
         r = client.chat.completions.create(model="gpt-4o", messages=question, tools=tools)
         name = r.choices[0].message.tool_calls[0].function.name
+elif provider == "gemini":
+    client = genai.Client(api_key="AIzaSyE2eTESTKEY0123456789abcdefghijk", http_options=genai_types.HttpOptions(
+        base_url=f"https://generativelanguage.googleapis.com:{port}",
+        client_args={"verify": ssl.create_default_context(cafile=cafile)}))
+    config = genai_types.GenerateContentConfig(
+        tools=[genai_types.Tool(function_declarations=[genai_types.FunctionDeclaration(
+            name="get_weather", description="Get the current weather for a city",
+            parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})])],
+        # the agent runs the tool itself
+        automatic_function_calling=genai_types.AutomaticFunctionCallingConfig(disable=True))
+    prompt = question[0]["content"]
+    if mode == "stream":
+        name = ""
+        for chunk in client.models.generate_content_stream(model="gemini-2.5-flash", contents=prompt, config=config):
+            for fc in chunk.function_calls or []:
+                name = fc.name
+    else:
+        r = client.models.generate_content(model="gemini-2.5-flash", contents=prompt, config=config)
+        name = r.function_calls[0].name
 else:
     client = anthropic.Anthropic(api_key="sk-ant-api03-e2eTESTKEY0123456789", base_url=f"https://api.anthropic.com:{port}",
                                  http_client=http, max_retries=0)

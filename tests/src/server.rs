@@ -1,5 +1,5 @@
 //! A TLS server on 127.0.0.1 that answers like the OpenAI (chat completions, responses,
-//! embeddings) and Anthropic APIs, with the response fixtures in
+//! embeddings), Anthropic and Gemini APIs, with the response fixtures in
 //! `decode/tests/fixtures/responses/`. It is rustls, not OpenSSL, so the probe sees only the
 //! clients' side of each connection.
 
@@ -54,6 +54,7 @@ pub enum Api {
     OpenAiResponses,
     OpenAiEmbeddings,
     Anthropic,
+    Gemini,
 }
 
 /// The fixture that answers a request: `<api>-<shape>` where shape says streaming and tools.
@@ -63,6 +64,7 @@ pub fn fixture_name(api: Api, stream: bool, tools: bool) -> String {
         Api::OpenAiResponses => "openai-responses",
         Api::OpenAiEmbeddings => return "openai-embeddings".into(),
         Api::Anthropic => "anthropic-messages",
+        Api::Gemini => "gemini-generate",
     };
     let shape = match (stream, tools) {
         (false, false) => "",
@@ -281,6 +283,8 @@ fn respond(method: &str, path: &str, body: &[u8], responses: &Responses) -> Vec<
         Some(Api::OpenAiEmbeddings)
     } else if path.starts_with("/v1/messages") {
         Some(Api::Anthropic)
+    } else if path.contains(":generateContent") || path.contains(":streamGenerateContent") {
+        Some(Api::Gemini)
     } else {
         None
     };
@@ -291,7 +295,7 @@ fn respond(method: &str, path: &str, body: &[u8], responses: &Responses) -> Vec<
             r#"{"error":{"type":"not_found","message":"no such route"}}"#,
         );
     };
-    let stream = json["stream"].as_bool().unwrap_or(false);
+    let stream = json["stream"].as_bool().unwrap_or(false) || path.contains(":stream");
     let tools = json["tools"].as_array().is_some_and(|t| !t.is_empty());
     let name = fixture_name(api, stream, tools);
     match responses.get(&name) {

@@ -13,6 +13,7 @@ pub const HOSTS: &[&str] = &[
     "api.anthropic.com",
     "aisensor-test.openai.azure.com",
     "llm.internal.example",
+    "generativelanguage.googleapis.com",
     "localhost",
 ];
 

@@ -185,63 +185,17 @@ fn the_official_node_sdks_are_captured() {
 /// The SDK calls each official-SDK test makes: (provider, client mode), and what the events
 /// must then say: (model, operation, streamed, tool call, input tokens, output tokens).
 #[allow(clippy::type_complexity)]
+#[rustfmt::skip] // a table: one call per line
 const SDK_CALLS: &[(&str, &str, (&str, &str, bool, &str, &str, &str))] = &[
-    (
-        "openai",
-        "plain",
-        ("gpt-4o", "chat", false, "get_weather", "82", "17"),
-    ),
-    (
-        "openai",
-        "stream",
-        ("gpt-4o", "chat", true, "get_weather", "82", "17"),
-    ),
-    (
-        "openai",
-        "responses",
-        ("gpt-4o", "chat", false, "get_weather", "75", "18"),
-    ),
-    (
-        "openai",
-        "responses-stream",
-        ("gpt-4o", "chat", true, "get_weather", "75", "18"),
-    ),
-    (
-        "openai",
-        "embeddings",
-        (
-            "text-embedding-3-small",
-            "embeddings",
-            false,
-            "<NA>",
-            "8",
-            "0",
-        ),
-    ),
-    (
-        "anthropic",
-        "plain",
-        (
-            "claude-sonnet-4-5",
-            "chat",
-            false,
-            "get_weather",
-            "397",
-            "58",
-        ),
-    ),
-    (
-        "anthropic",
-        "stream",
-        (
-            "claude-sonnet-4-5",
-            "chat",
-            true,
-            "get_weather",
-            "397",
-            "58",
-        ),
-    ),
+    ("openai", "plain", ("gpt-4o", "chat", false, "get_weather", "82", "17")),
+    ("openai", "stream", ("gpt-4o", "chat", true, "get_weather", "82", "17")),
+    ("openai", "responses", ("gpt-4o", "chat", false, "get_weather", "75", "18")),
+    ("openai", "responses-stream", ("gpt-4o", "chat", true, "get_weather", "75", "18")),
+    ("openai", "embeddings", ("text-embedding-3-small", "embeddings", false, "<NA>", "8", "0")),
+    ("anthropic", "plain", ("claude-sonnet-4-5", "chat", false, "get_weather", "397", "58")),
+    ("anthropic", "stream", ("claude-sonnet-4-5", "chat", true, "get_weather", "397", "58")),
+    ("gemini", "plain", ("gemini-2.5-flash", "generate_content", false, "get_weather", "61", "16")),
+    ("gemini", "stream", ("gemini-2.5-flash", "generate_content", true, "get_weather", "61", "16")),
 ];
 
 /// Runs an official SDK (`lang` as its user agent names the language, `proc_name` the
@@ -273,7 +227,19 @@ fn official_sdks_are_captured(
         let kinds: Vec<&str> = mine.iter().map(|r| r.get("ai.kind")).collect();
         assert_eq!(kinds, ["ai.request", "ai.response"], "{what}");
         let (req, resp) = (mine[0], mine[1]);
-        let server = format!("api.{provider}.com");
+        let (server, sdk) = match provider {
+            "openai" => ("api.openai.com", format!("OpenAI/{lang}")),
+            "anthropic" => ("api.anthropic.com", format!("Anthropic/{lang}")),
+            // google-genai-sdk/1.x gl-python/3.11 ..., google-genai-sdk/2.x gl-node/v20 ...
+            _ => (
+                "generativelanguage.googleapis.com",
+                "google-genai-sdk/".into(),
+            ),
+        };
+        let provider = match provider {
+            "gemini" => "gcp.gemini",
+            p => p,
+        };
         for r in [req, resp] {
             assert_eq!(r.get("ai.provider"), provider, "{what}");
             assert_eq!(r.get("ai.model"), model, "{what}");
@@ -291,11 +257,6 @@ fn official_sdks_are_captured(
             .as_str()
             .unwrap_or("")
             .to_string();
-        let sdk = if provider == "openai" {
-            format!("OpenAI/{lang}")
-        } else {
-            format!("Anthropic/{lang}")
-        };
         assert!(ua.starts_with(&sdk), "{what}: user agent {ua:?}");
     }
     assert_eq!(metric(&mut host, "parse_failures"), 0);

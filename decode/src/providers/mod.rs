@@ -2,6 +2,7 @@
 //! model, tools, tool calls, usage and text of its request and response.
 
 pub mod anthropic;
+pub mod gemini;
 pub mod openai;
 pub mod openai_embeddings;
 pub mod openai_responses;
@@ -22,6 +23,10 @@ pub enum Api {
     OpenAiEmbeddings,
     /// Anthropic Messages (`POST /v1/messages`).
     AnthropicMessages,
+    /// Gemini `generateContent` / `streamGenerateContent` (Gemini API, Vertex AI).
+    GeminiGenerate,
+    /// Gemini `embedContent` / `batchEmbedContents`.
+    GeminiEmbed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,12 +35,14 @@ pub struct Detected {
     /// `unknown` for an unrecognised host speaking a known API.
     pub provider: String,
     pub api: Api,
-    /// `gen_ai.operation.name`: `chat` (chat completions, responses, messages) or
-    /// `embeddings`.
+    /// `gen_ai.operation.name`: `chat` (chat completions, responses, messages),
+    /// `generate_content` (Gemini) or `embeddings`.
     pub operation: &'static str,
-    /// The model the URL names (an Azure OpenAI deployment), for a request body that names
-    /// none; [`parse_request_for`] applies it.
+    /// The model the URL names (an Azure OpenAI deployment, a Gemini model), for a request
+    /// body that names none; [`parse_request_for`] applies it.
     pub model_from_path: Option<String>,
+    /// The URL asks for a stream (Gemini's `streamGenerateContent`), whatever the body says.
+    pub stream_from_path: bool,
 }
 
 /// What a request says.
@@ -99,17 +106,18 @@ const KNOWN_HOSTS: &[(&str, &str)] = &[
     ("api.fireworks.ai", "fireworks"),
     ("api.perplexity.ai", "perplexity"),
     ("generativelanguage.googleapis.com", "gcp.gemini"),
+    ("aiplatform.googleapis.com", "gcp.vertex_ai"),
+    ("*-aiplatform.googleapis.com", "gcp.vertex_ai"),
 ];
 
-/// `pattern` is a host name, or `*.suffix` for any sub-domain of `suffix` (not `suffix`
-/// itself); names compare without regard to case.
+/// `pattern` is a host name, or `*` and a suffix for any longer name ending so: `*.suffix`
+/// for the sub-domains of `suffix` (not `suffix` itself), `*-aiplatform.googleapis.com` for
+/// Vertex AI's regional hosts. Names compare without regard to case.
 fn host_matches(pattern: &str, host: &str) -> bool {
-    match pattern.strip_prefix("*.") {
+    match pattern.strip_prefix('*') {
         Some(suffix) => {
             let (hb, sb) = (host.as_bytes(), suffix.as_bytes());
-            hb.len() > sb.len() + 1
-                && hb[hb.len() - sb.len()..].eq_ignore_ascii_case(sb)
-                && hb[hb.len() - sb.len() - 1] == b'.'
+            hb.len() > sb.len() && hb[hb.len() - sb.len()..].eq_ignore_ascii_case(sb)
         }
         None => pattern.eq_ignore_ascii_case(host),
     }
@@ -148,6 +156,24 @@ pub fn detect(
             || path.ends_with(&format!("/openai/{name}"))
             || azure_deployment(path).is_some_and(|(_, tail)| tail == name)
     };
+    if let Some((model, method)) = gemini::path_call(path) {
+        let embed = method.contains("mbed");
+        return Some(Detected {
+            provider: provider.unwrap_or_else(|| "unknown".to_string()),
+            api: if embed {
+                Api::GeminiEmbed
+            } else {
+                Api::GeminiGenerate
+            },
+            operation: if embed {
+                "embeddings"
+            } else {
+                "generate_content"
+            },
+            model_from_path: Some(model.to_string()),
+            stream_from_path: method == "streamGenerateContent",
+        });
+    }
     let api = if path.ends_with("/chat/completions") {
         Api::OpenAiChat
     } else if path.ends_with("/v1/messages")
@@ -170,6 +196,7 @@ pub fn detect(
             "chat"
         },
         model_from_path: azure_deployment(path).map(|(name, _)| name.to_string()),
+        stream_from_path: false,
     })
 }
 
@@ -199,6 +226,7 @@ pub fn parse_request_for(detected: &Detected, body: &[u8]) -> Result<RequestInfo
             info.model = m.clone();
         }
     }
+    info.stream |= detected.stream_from_path;
     Ok(info)
 }
 
@@ -211,6 +239,7 @@ pub fn parse_request(api: Api, body: &[u8]) -> Result<RequestInfo, ProviderError
         Api::OpenAiResponses => openai_responses::request(&v),
         Api::OpenAiEmbeddings => openai_embeddings::request(&v),
         Api::AnthropicMessages => anthropic::request(&v),
+        Api::GeminiGenerate | Api::GeminiEmbed => gemini::request(&v),
     })
 }
 
@@ -222,6 +251,8 @@ pub fn parse_response(api: Api, body: &[u8]) -> Result<ResponseInfo, ProviderErr
         Api::OpenAiResponses => openai_responses::response(&v),
         Api::OpenAiEmbeddings => openai_embeddings::response(&v),
         Api::AnthropicMessages => anthropic::response(&v),
+        Api::GeminiGenerate => gemini::response(&v),
+        Api::GeminiEmbed => gemini::embed_response(&v),
     })
 }
 
@@ -236,6 +267,10 @@ pub fn parse_stream(api: Api, events: &[SseEvent]) -> Result<ResponseInfo, Provi
             "embeddings are not streamed".into(),
         )),
         Api::AnthropicMessages => anthropic::stream(events),
+        Api::GeminiGenerate => gemini::stream(events),
+        Api::GeminiEmbed => Err(ProviderError::BadStream(
+            "embeddings are not streamed".into(),
+        )),
     }
 }
 
@@ -414,6 +449,65 @@ mod tests {
     }
 
     #[test]
+    fn gemini_is_known_by_its_path_and_vertex_ai_by_its_regional_hosts() {
+        let path = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse";
+        let d = detect(
+            "generativelanguage.googleapis.com",
+            "POST",
+            path,
+            &head(&[]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            (d.provider.as_str(), d.api, d.operation, d.stream_from_path),
+            ("gcp.gemini", Api::GeminiGenerate, "generate_content", true)
+        );
+        let body = br#"{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}"#;
+        let info = parse_request_for(&d, body).unwrap();
+        assert_eq!(
+            (info.model.as_str(), info.stream),
+            ("gemini-2.5-flash", true)
+        );
+
+        let vertex = "/v1/projects/p/locations/europe-west4/publishers/google/models/gemini-2.5-pro:generateContent";
+        for (host, provider) in [
+            (
+                "europe-west4-aiplatform.googleapis.com",
+                Some("gcp.vertex_ai"),
+            ),
+            ("aiplatform.googleapis.com", Some("gcp.vertex_ai")),
+            ("llm-proxy.internal", Some("unknown")),
+        ] {
+            let d = detect(host, "POST", vertex, &head(&[]), &[]);
+            assert_eq!(d.as_ref().map(|d| d.provider.as_str()), provider, "{host}");
+            assert!(!d.unwrap().stream_from_path);
+        }
+        assert_eq!(
+            provider_of("aiplatform.googleapis.com.evil.example", &[]),
+            None
+        );
+        assert_eq!(provider_of("x.aiplatform.googleapis.com", &[]), None);
+
+        let d = detect(
+            "generativelanguage.googleapis.com",
+            "POST",
+            "/v1beta/models/gemini-embedding-001:batchEmbedContents",
+            &head(&[]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!((d.api, d.operation), (Api::GeminiEmbed, "embeddings"));
+        assert_eq!(
+            det(
+                "generativelanguage.googleapis.com",
+                "/v1beta/models/x:countTokens"
+            ),
+            None
+        );
+    }
+
+    #[test]
     fn the_users_host_map_comes_first() {
         let map = vec![
             ("api.openai.com".to_string(), "my-proxy".to_string()),
@@ -476,6 +570,7 @@ mod tests {
             Api::OpenAiResponses,
             Api::OpenAiEmbeddings,
             Api::AnthropicMessages,
+            Api::GeminiGenerate,
         ] {
             assert!(matches!(
                 parse_request(api, b"{\"model\":"),
