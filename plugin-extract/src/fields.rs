@@ -62,7 +62,7 @@ ai_fields! {
         ai(p).and_then(|a| text(&a.provider))
     }
     "ai.operation" = operation(p) -> Option<CString> {
-        "AI operation: `chat` (OpenAI chat completions and responses, Anthropic messages) or `embeddings`."
+        "AI operation: `chat` (OpenAI chat completions and responses, Anthropic messages), `generate_content` (Gemini) or `embeddings`."
         ai(p).and_then(|a| text(&a.operation))
     }
     "ai.model" = model(p) -> Option<CString> {
