@@ -4,10 +4,12 @@
 //!
 //! `cargo bench -p aisensor-decode --bench pipeline` prints exchanges/s and MB/s for keep-alive
 //! exchanges of real fixture responses (plain JSON and streamed), with ~3 KiB exchanges as in
-//! the floor the project holds itself to (20,000 exchanges/s on one core).
+//! the floor the project holds itself to (20,000 exchanges/s on one core). The HTTP/2 case
+//! replays a connection captured from curl (tests/fixtures/h2), one connection per exchange:
+//! preface, SETTINGS, HPACK with Huffman, the answer in many DATA frames, then SSL_free.
 
 use aisensor_decode::pipeline::{CommOnly, Config, Pipeline};
-use aisensor_event::raw::{encode, Direction};
+use aisensor_event::raw::{encode, Direction, FreeRecord, Header, KIND_SSL_FREE};
 use std::path::Path;
 use std::time::Instant;
 
@@ -41,7 +43,66 @@ fn run(label: &str, req: &[u8], resp: &[u8], exchanges: usize) {
         records.push(record(Direction::Write, i * 1000, req));
         records.push(record(Direction::Read, i * 1000 + 500, resp));
     }
-    let bytes: usize = (req.len() + resp.len()) * exchanges;
+    measure(label, &records, req.len() + resp.len(), exchanges);
+}
+
+/// A captured HTTP/2 connection (one exchange), replayed call by call on `exchanges`
+/// connections in turn, each ended by SSL_free.
+fn run_h2(label: &str, name: &str, exchanges: usize) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/h2");
+    let read = |ext: &str| std::fs::read(dir.join(format!("{name}.{ext}"))).unwrap();
+    let (write, read_bytes, calls) = (read("write"), read("read"), read("calls"));
+    let calls: Vec<(Direction, usize)> = String::from_utf8(calls)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (d, n) = l.split_once(' ').unwrap();
+            let d = if d == "write" {
+                Direction::Write
+            } else {
+                Direction::Read
+            };
+            (d, n.parse().unwrap())
+        })
+        .collect();
+    let mut records = Vec::new();
+    for i in 0..exchanges as u64 {
+        let ssl = 0x5555_0000_0000 + i * 0x100;
+        let (mut w, mut r) = (0, 0);
+        for (j, &(d, n)) in calls.iter().enumerate() {
+            let (src, pos) = match d {
+                Direction::Write => (&write, &mut w),
+                Direction::Read => (&read_bytes, &mut r),
+            };
+            let ts = i * 1000 + j as u64;
+            records.push(encode::call(
+                4242,
+                4242,
+                "curl",
+                ssl,
+                d,
+                ts,
+                &src[*pos..*pos + n],
+            ));
+            *pos += n;
+        }
+        records.push(encode::free(&FreeRecord {
+            hdr: Header {
+                kind: KIND_SSL_FREE,
+                flags: 0,
+                pid: 4242,
+                tid: 4242,
+                ts_ns: i * 1000 + 999,
+                comm: encode::comm("curl"),
+            },
+            ssl,
+        }));
+    }
+    measure(label, &records, write.len() + read_bytes.len(), exchanges);
+}
+
+fn measure(label: &str, records: &[Vec<u8>], exchange_bytes: usize, exchanges: usize) {
+    let bytes = exchange_bytes * exchanges;
     let mut best = f64::MAX;
     let mut events = 0;
     for _ in 0..3 {
@@ -49,7 +110,7 @@ fn run(label: &str, req: &[u8], resp: &[u8], exchanges: usize) {
         let mut procs = CommOnly;
         let mut json_bytes = 0usize;
         let start = Instant::now();
-        for r in &records {
+        for r in records {
             pipeline.on_bytes(r, &mut procs, &mut |e| {
                 json_bytes += e.payload.to_json().len()
             });
@@ -66,8 +127,8 @@ fn run(label: &str, req: &[u8], resp: &[u8], exchanges: usize) {
         "{label}: every exchange gives two events"
     );
     println!(
-        "{label:<34} exchange {:>6} B  {:>9.0} exchanges/s  {:>7.1} MB/s  {:>6.2} µs/exchange",
-        req.len() + resp.len(),
+        "{label:<36} exchange {:>6} B  {:>9.0} exchanges/s  {:>7.1} MB/s  {:>6.2} µs/exchange",
+        exchange_bytes,
         exchanges as f64 / best,
         bytes as f64 / best / 1e6,
         best * 1e6 / exchanges as f64,
@@ -107,5 +168,10 @@ fn main() {
         &request(64 * 1024, false),
         &plain,
         n / 4,
+    );
+    run_h2(
+        "h2 openai sse stream (curl capture)",
+        "curl-openai-chat-tools-stream",
+        n,
     );
 }
