@@ -93,6 +93,10 @@ impl Side {
     }
 }
 
+/// Requests waiting for their answers on one HTTP/2 connection at most (servers allow 100 to
+/// 250 concurrent streams).
+const MAX_H2_PENDING: usize = 1024;
+
 /// An HTTP/2 client connection: requests from the writes, responses from the reads, matched
 /// by stream id.
 struct H2 {
@@ -352,6 +356,15 @@ impl Conn {
         };
         match ev {
             http2::Event::Message(id, msg) => {
+                if h2.pending.len() >= MAX_H2_PENDING {
+                    // A server that answers nothing must not grow this without bound: the
+                    // oldest request is given up on.
+                    if let Some(oldest) = h2.pending.keys().min().copied() {
+                        h2.pending.remove(&oldest);
+                        h2.resp.reset_stream(oldest);
+                        ctx.counters.incomplete_exchanges += 1;
+                    }
+                }
                 let p = ctx.request(self.pid, self.ssl, hdr, msg, "2".into());
                 h2.resp.expect_response(id, p.is_ai());
                 if h2.pending.insert(id, p).is_some() {
