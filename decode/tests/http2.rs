@@ -545,3 +545,18 @@ fn a_stream_cut_by_the_end_of_the_connection_is_reported_and_counted() {
     assert_eq!(counters.incomplete_exchanges, 1);
     assert_eq!(counters.parse_failures, 0);
 }
+
+#[test]
+fn an_http2_server_is_a_server_connection_not_garbage() {
+    // Servers send their SETTINGS first; the captured read side is exactly what a server
+    // writes. Its connection is counted as a server's, not as a parse failure.
+    let c = capture("curl-openai-chat-tools");
+    let (events, counters) = run(&[
+        record(Direction::Write, 1, 0, c.read.len(), &c.read),
+        record(Direction::Read, 2, 0, c.write.len(), &c.write),
+    ]);
+    assert!(events.is_empty());
+    assert_eq!(counters.server_connections, 1, "{counters:?}");
+    assert_eq!(counters.parse_failures, 0);
+    assert_eq!(counters.http2_connections, 0);
+}

@@ -41,6 +41,18 @@ const PRIORITY_FLAG: u8 = 0x20;
 
 const FRAME_HEADER_LEN: usize = 9;
 
+/// True if `d` starts like an HTTP/2 server's first bytes on a connection: its preface is a
+/// SETTINGS frame without ACK on stream 0 (RFC 9113 §3.4), which a server may send before it
+/// reads anything. A client's first bytes are the client preface instead.
+pub fn starts_like_server_preface(d: &[u8]) -> bool {
+    d.len() >= FRAME_HEADER_LEN
+        && d[3] == SETTINGS
+        && d[4] == 0
+        && d[5..9] == [0, 0, 0, 0]
+        && (usize::from(d[0]) << 16 | usize::from(d[1]) << 8 | usize::from(d[2])).checked_rem(6)
+            == Some(0)
+}
+
 /// Which side's frames a parser reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

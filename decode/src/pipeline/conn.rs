@@ -232,7 +232,8 @@ impl Conn {
                 ctx.counters.server_connections += 1;
                 Role::Ignored
             }
-            Direction::Write if is_resp => {
+            // An HTTP/2 server sends its SETTINGS before it reads the client's preface.
+            Direction::Write if is_resp || http2::starts_like_server_preface(d) => {
                 ctx.counters.server_connections += 1;
                 Role::Ignored
             }
