@@ -530,3 +530,198 @@ fn a_recording_replays_to_the_same_events() {
         assert_eq!(twin.fields, l.fields);
     }
 }
+
+/// node's HTTP/2 TLS server (tests/clients/h2_server.js) with a fresh self-signed
+/// certificate for the provider host names; killed on drop.
+struct H2Server {
+    child: Child,
+    port: u16,
+    cert: std::path::PathBuf,
+    _dir: TempDir,
+}
+
+impl H2Server {
+    fn start() -> H2Server {
+        use std::io::BufRead;
+        let dir = TempDir::new("h2");
+        let names = vec![
+            "api.openai.com".to_string(),
+            "api.anthropic.com".to_string(),
+        ];
+        let ck = rcgen::generate_simple_self_signed(names).unwrap();
+        let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
+        std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
+        std::fs::write(&cert, ck.cert.pem()).unwrap();
+        let root = aisensor_tests::repo_root();
+        let mut child = std::process::Command::new("node")
+            .arg(root.join("tests/clients/h2_server.js"))
+            .arg(&key)
+            .arg(&cert)
+            .arg(root.join("decode/tests/fixtures/responses"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("node runs the HTTP/2 server");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().parse().expect("the HTTP/2 server's port");
+        H2Server {
+            child,
+            port,
+            cert,
+            _dir: dir,
+        }
+    }
+
+    /// `curl --http2` with one transfer per (host, path, body, headers), multiplexed on one
+    /// connection when there are several. Prints each transfer's HTTP version. The bodies'
+    /// directory must outlive the run.
+    fn curl(&self, transfers: &[(&str, &str, String, Vec<&str>)]) -> (Child, TempDir) {
+        let dir = TempDir::new("h2-bodies");
+        let mut c = std::process::Command::new("curl");
+        if transfers.len() > 1 {
+            c.arg("--parallel");
+        }
+        for (i, (host, path, body, headers)) in transfers.iter().enumerate() {
+            if i > 0 {
+                c.arg("--next");
+            }
+            let file = dir.path().join(format!("{i}.json"));
+            std::fs::write(&file, body).unwrap();
+            let port = self.port;
+            c.args([
+                "-sS",
+                "--fail",
+                "--http2",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_version}\n",
+            ])
+            .arg("--cacert")
+            .arg(&self.cert)
+            .arg("--resolve")
+            .arg(format!("{host}:{port}:127.0.0.1"))
+            .args(["-H", "Content-Type: application/json"])
+            .arg("--data-binary")
+            .arg(format!("@{}", file.display()))
+            .arg(format!("https://{host}:{port}{path}"));
+            for h in headers {
+                c.args(["-H", h]);
+            }
+        }
+        let child = c
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("curl runs");
+        (child, dir)
+    }
+}
+
+impl Drop for H2Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn curl_over_http2_is_captured() {
+    // curl negotiates h2 by ALPN whenever the server offers it: every exchange, one stream
+    // each or two multiplexed on one connection, must give the events HTTP/1.1 gives.
+    let _g = serial();
+    let mut host = live(json!({}));
+    let server = H2Server::start();
+    let openai = |stream| {
+        (
+            "api.openai.com",
+            "/v1/chat/completions",
+            openai_body("gpt-4o", stream, true),
+            vec![OPENAI_KEY],
+        )
+    };
+    let anthropic = |stream| {
+        (
+            "api.anthropic.com",
+            "/v1/messages",
+            anthropic_body("claude-sonnet-4-5", stream, true),
+            vec![ANTHROPIC_KEY, ANTHROPIC_VERSION],
+        )
+    };
+    let runs = [
+        vec![openai(false)],
+        vec![openai(true)],
+        vec![anthropic(false)],
+        vec![anthropic(true)],
+        vec![openai(false), openai(true)],
+    ];
+    let mut pids = Vec::new();
+    for transfers in &runs {
+        let (child, _bodies) = server.curl(transfers);
+        pids.push(child.id());
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "curl failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let versions = String::from_utf8_lossy(&out.stdout).replace('\n', " ");
+        assert_eq!(versions.trim(), vec!["2"; transfers.len()].join(" "));
+    }
+    let fields: Vec<&str> = FIELDS.iter().copied().chain(["ai.http.version"]).collect();
+    let mut events = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while events.len() < 12 && std::time::Instant::now() < deadline {
+        let got = host
+            .collect(Duration::from_millis(500), &fields, |_| false)
+            .unwrap();
+        events.extend(
+            got.into_iter()
+                .filter(|r| pids.iter().any(|p| r.get("ai.proc.pid") == p.to_string())),
+        );
+    }
+    for (transfers, pid) in runs.iter().zip(&pids) {
+        let mine: Vec<&Record> = events
+            .iter()
+            .filter(|r| r.get("ai.proc.pid") == pid.to_string())
+            .collect();
+        assert_eq!(mine.len(), 2 * transfers.len(), "curl pid {pid}");
+        for (t_host, _, body, _) in transfers {
+            let stream = body.contains("\"stream\":true");
+            let provider = if t_host.contains("anthropic") {
+                "anthropic"
+            } else {
+                "openai"
+            };
+            let what = format!("curl --http2 {provider} stream={stream}");
+            let resp = mine
+                .iter()
+                .find(|r| {
+                    r.get("ai.kind") == "ai.response" && r.get("ai.stream") == stream.to_string()
+                })
+                .unwrap_or_else(|| panic!("{what}: no response event"));
+            assert!(
+                mine.iter().any(|r| r.get("ai.kind") == "ai.request"
+                    && r.get("ai.exchange_id") == resp.get("ai.exchange_id")),
+                "{what}: no request event"
+            );
+            assert_eq!(resp.get("ai.provider"), provider, "{what}");
+            assert_eq!(resp.get("ai.server"), *t_host, "{what}");
+            assert_eq!(resp.get("ai.http.version"), "2", "{what}");
+            assert_eq!(resp.get("ai.http.status"), "200", "{what}");
+            assert_eq!(resp.get("ai.tool_name"), "get_weather", "{what}");
+            let (input, output) = fixture_usage(provider, stream);
+            assert_eq!(resp.get("ai.tokens.input"), input, "{what}");
+            assert_eq!(resp.get("ai.tokens.output"), output, "{what}");
+            assert!(
+                !String::from_utf8_lossy(&resp.payload).contains("e2eTESTKEY"),
+                "{what}: API key leaked"
+            );
+        }
+    }
+    assert!(metric(&mut host, "http2_connections") >= runs.len() as u64);
+    assert_eq!(metric(&mut host, "parse_failures"), 0);
+    assert_eq!(metric(&mut host, "provider_errors"), 0);
+}
