@@ -83,6 +83,17 @@ impl Env {
         crate::repo_root().join("tests/clients")
     }
 
+    /// `py_client.py PORT CAFILE HOST MODE`, the mode's own arguments to follow.
+    fn py_client(&self, host: &str, mode: &str) -> Command {
+        let mut c = Command::new("python3");
+        c.arg(Self::clients_dir().join("py_client.py"))
+            .arg(self.api.port.to_string())
+            .arg(&self.ca.ca_pem_path)
+            .arg(host)
+            .arg(mode);
+        c
+    }
+
     /// Python (`ssl`): `count` keep-alive requests on one connection.
     pub fn python(
         &self,
@@ -92,13 +103,8 @@ impl Env {
         count: u32,
         headers: &[&str],
     ) -> Result<Child> {
-        let mut c = Command::new("python3");
-        c.arg(Self::clients_dir().join("py_client.py"))
-            .arg(self.api.port.to_string())
-            .arg(&self.ca.ca_pem_path)
-            .arg(host)
-            .arg("requests")
-            .arg(path)
+        let mut c = self.py_client(host, "requests");
+        c.arg(path)
             .arg(self.body_file(body)?)
             .arg(count.to_string())
             .args(headers);
@@ -115,13 +121,8 @@ impl Env {
         linger_s: u32,
         headers: &[&str],
     ) -> Result<Child> {
-        let mut c = Command::new("python3");
-        c.arg(Self::clients_dir().join("py_client.py"))
-            .arg(self.api.port.to_string())
-            .arg(&self.ca.ca_pem_path)
-            .arg(host)
-            .arg("http10")
-            .arg(path)
+        let mut c = self.py_client(host, "http10");
+        c.arg(path)
             .arg(self.body_file(body)?)
             .arg(linger_s.to_string())
             .args(headers);
@@ -161,13 +162,7 @@ impl Env {
 
     /// Python misbehaving: `garbage`, `cut` or `other` (see py_client.py).
     pub fn python_mode(&self, host: &str, mode: &str) -> Result<Child> {
-        let mut c = Command::new("python3");
-        c.arg(Self::clients_dir().join("py_client.py"))
-            .arg(self.api.port.to_string())
-            .arg(&self.ca.ca_pem_path)
-            .arg(host)
-            .arg(mode);
-        spawn(c)
+        spawn(self.py_client(host, mode))
     }
 
     /// node (`https`, OpenSSL linked into node): `count` keep-alive requests.

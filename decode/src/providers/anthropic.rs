@@ -1,7 +1,9 @@
 //! Anthropic Messages (`POST /v1/messages`): requests, JSON responses, and the
 //! `message_start` … `message_stop` event stream.
 
-use super::{error_of, last_user_text, text, ProviderError, RequestInfo, ResponseInfo};
+use super::{
+    error_of, json_events, last_user_text, text, ProviderError, RequestInfo, ResponseInfo,
+};
 use crate::decode::sse::SseEvent;
 use aisensor_event::payload::{ToolCall, Usage};
 use serde_json::Value;
@@ -72,14 +74,8 @@ pub(super) fn stream(events: &[SseEvent]) -> Result<ResponseInfo, ProviderError>
     // content block index → (position in r.tool_calls, arguments still the start's `input`)
     let mut blocks: Vec<(u64, usize, bool)> = Vec::new();
     let mut started = false;
-    for ev in events {
-        if ev.data.trim().is_empty() {
-            continue;
-        }
-        let Ok(v) = serde_json::from_str::<Value>(&ev.data) else {
-            r.bad_events += 1;
-            continue;
-        };
+    let mut bad = 0;
+    for (ev, v) in json_events(events, &mut bad) {
         let kind = v["type"].as_str().unwrap_or(ev.event.as_str());
         match kind {
             "message_start" => {
@@ -145,6 +141,7 @@ pub(super) fn stream(events: &[SseEvent]) -> Result<ResponseInfo, ProviderError>
             _ => {} // ping, content_block_stop, message_stop
         }
     }
+    r.bad_events += bad;
     if !started && r.error.is_empty() {
         return Err(ProviderError::BadStream(
             "no message_start in the stream".into(),

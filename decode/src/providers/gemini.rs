@@ -4,7 +4,7 @@
 //! whole; a stream is a series of whole `GenerateContentResponse` objects, as server-sent
 //! events (`?alt=sse`, what the SDKs ask for) or as one JSON array.
 
-use super::{text, ProviderError, RequestInfo, ResponseInfo};
+use super::{json_events, text, ProviderError, RequestInfo, ResponseInfo};
 use crate::decode::sse::SseEvent;
 use aisensor_event::payload::{ToolCall, Usage};
 use serde_json::Value;
@@ -167,18 +167,16 @@ pub(super) fn embed_response(v: &Value) -> ResponseInfo {
 pub(super) fn stream(events: &[SseEvent]) -> Result<ResponseInfo, ProviderError> {
     let mut r = ResponseInfo::default();
     let mut seen = false;
-    for ev in events {
-        if ev.data.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Value>(&ev.data) {
-            Ok(v) if v.is_object() => {
-                seen = true;
-                add(&mut r, &v);
-            }
-            _ => r.bad_events += 1,
+    let mut bad = 0;
+    for (_, v) in json_events(events, &mut bad) {
+        if v.is_object() {
+            seen = true;
+            add(&mut r, &v);
+        } else {
+            r.bad_events += 1;
         }
     }
+    r.bad_events += bad;
     if !seen {
         return Err(ProviderError::BadStream(
             "no GenerateContentResponse in the stream".into(),

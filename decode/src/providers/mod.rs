@@ -283,6 +283,27 @@ pub fn is_event_stream(head: &Head) -> bool {
     })
 }
 
+/// The JSON of each event of a stream, skipping empty events and OpenAI's `[DONE]`; events
+/// that are not JSON (a stream cut by a capture gap ends in one) are counted in `bad`.
+fn json_events<'a>(
+    events: &'a [SseEvent],
+    bad: &'a mut u32,
+) -> impl Iterator<Item = (&'a SseEvent, serde_json::Value)> + 'a {
+    events.iter().filter_map(move |ev| {
+        let data = ev.data.trim();
+        if data.is_empty() || data == "[DONE]" {
+            return None;
+        }
+        match serde_json::from_str(data) {
+            Ok(v) => Some((ev, v)),
+            Err(_) => {
+                *bad += 1;
+                None
+            }
+        }
+    })
+}
+
 fn json(body: &[u8]) -> Result<serde_json::Value, ProviderError> {
     serde_json::from_slice(body).map_err(|e| ProviderError::BadJson(e.to_string()))
 }

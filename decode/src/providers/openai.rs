@@ -2,7 +2,8 @@
 //! OpenAI-compatible hosts: requests, JSON responses, and `chat.completion.chunk` streams.
 
 use super::{
-    content_text, error_of, last_user_text, text, ProviderError, RequestInfo, ResponseInfo,
+    content_text, error_of, json_events, last_user_text, text, ProviderError, RequestInfo,
+    ResponseInfo,
 };
 use crate::decode::sse::SseEvent;
 use aisensor_event::payload::{ToolCall, Usage};
@@ -98,15 +99,8 @@ pub(super) fn stream(events: &[SseEvent]) -> Result<ResponseInfo, ProviderError>
     // (choice index, tool call index) → position in r.tool_calls of the call now at that index
     let mut calls: Vec<((u64, u64), usize)> = Vec::new();
     let mut seen_chunk = false;
-    for ev in events {
-        let data = ev.data.trim();
-        if data == "[DONE]" || data.is_empty() {
-            continue;
-        }
-        let Ok(v) = serde_json::from_str::<Value>(data) else {
-            r.bad_events += 1;
-            continue;
-        };
+    let mut bad = 0;
+    for (_, v) in json_events(events, &mut bad) {
         if !v["error"].is_null() {
             r.error = error_of(&v);
             continue;
@@ -193,6 +187,7 @@ pub(super) fn stream(events: &[SseEvent]) -> Result<ResponseInfo, ProviderError>
             }
         }
     }
+    r.bad_events += bad;
     if !seen_chunk && r.error.is_empty() {
         return Err(ProviderError::BadStream(
             "no chat.completion.chunk in the stream".into(),

@@ -6,7 +6,7 @@
 //! A response is a list of output items. The model's tool calls are the items of the call
 //! kinds below; messages carry the text; reasoning items are skipped.
 
-use super::{content_text, text, ProviderError, RequestInfo, ResponseInfo};
+use super::{content_text, json_events, text, ProviderError, RequestInfo, ResponseInfo};
 use crate::decode::sse::SseEvent;
 use aisensor_event::payload::{ToolCall, Usage};
 use serde_json::Value;
@@ -134,14 +134,8 @@ pub(super) fn stream(events: &[SseEvent]) -> Result<ResponseInfo, ProviderError>
     // item id → position in r.tool_calls
     let mut items: Vec<(String, usize)> = Vec::new();
     let mut started = false;
-    for ev in events {
-        if ev.data.trim().is_empty() {
-            continue;
-        }
-        let Ok(v) = serde_json::from_str::<Value>(&ev.data) else {
-            r.bad_events += 1;
-            continue;
-        };
+    let mut bad = 0;
+    for (ev, v) in json_events(events, &mut bad) {
         let kind = v["type"].as_str().unwrap_or(ev.event.as_str());
         match kind {
             "response.created" | "response.in_progress" | "response.queued" => {
@@ -189,7 +183,6 @@ pub(super) fn stream(events: &[SseEvent]) -> Result<ResponseInfo, ProviderError>
             "response.completed" | "response.incomplete" | "response.failed" => {
                 started = true;
                 let mut whole = response(&v["response"]);
-                whole.bad_events = r.bad_events;
                 // A final object without its output (some compatible servers send it so)
                 // keeps what the item events said.
                 let keep = |w: &mut String, r: &mut String| {
@@ -217,6 +210,7 @@ pub(super) fn stream(events: &[SseEvent]) -> Result<ResponseInfo, ProviderError>
             _ => {} // text done, content parts, reasoning, hosted tool progress
         }
     }
+    r.bad_events += bad;
     if !started && r.error.is_empty() {
         return Err(ProviderError::BadStream(
             "no response.created in the stream".into(),
