@@ -436,6 +436,7 @@ fn garbage_after_the_preface_is_one_parse_failure() {
     p.finish(10, &mut CommOnly, &mut emit);
     let c = p.counters();
     assert_eq!((c.http2_connections, c.parse_failures), (1, 1), "{c:?}");
+    assert_eq!(c.incomplete_exchanges, 1, "the stream whose head broke");
     // random bytes after a preface, in both directions: never a panic
     let mut rng = Rng(0xdead_beef);
     for i in 0..500 {

@@ -359,11 +359,19 @@ impl FrameParser {
         }
     }
 
+    /// Streams with part of a message (head or not yet).
+    pub fn open_streams(&self) -> usize {
+        self.streams.len()
+    }
+
     fn fail(&mut self, e: Http2Error) {
         self.state = State::Failed(e);
         self.buf = Vec::new();
         self.block = Vec::new();
-        self.streams.clear();
+        // The streams stay, without their bodies, for the owner to count what was cut.
+        for s in self.streams.values_mut() {
+            s.body = Vec::new();
+        }
         self.wanted.clear();
     }
 

@@ -344,7 +344,9 @@ impl Conn {
             // trustworthy any more, so the connection is decoded no further.
             ctx.counters.parse_failures += 1;
             h2.failed = true;
-            let cut = h2.req.take_partials().len() as u64;
+            // Requests cut mid-way; the answers cut mid-way are those of `pending`.
+            let cut = h2.req.open_streams() as u64;
+            h2.req.take_partials();
             h2.resp.take_partials();
             ctx.counters.incomplete_exchanges += h2.pending.len() as u64 + cut;
             h2.pending.clear();
