@@ -50,7 +50,8 @@ impl TestCa {
                 vec![CertificateDer::from(cert.der().to_vec()), ca.der().clone()],
                 PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
             )?;
-        // HTTP/1.1 only: the skeleton decodes HTTP/1.1 (clients offering h2 fall back).
+        // HTTP/1.1 only: the mock speaks HTTP/1.1 (clients offering h2 fall back to it);
+        // HTTP/2 is tested against node's h2 server (tests/clients/h2_server.js).
         server.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(TestCa {
             ca_pem_path,
