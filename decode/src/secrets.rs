@@ -11,6 +11,8 @@ pub const CREDENTIAL_HEADERS: &[&str] = &[
     "x-api-key",
     "api-key",
     "x-goog-api-key",
+    // AWS: the session token that comes with temporary SigV4 credentials.
+    "x-amz-security-token",
 ];
 
 /// Reduces the credential in header `source` to a kind and fingerprint.
@@ -22,11 +24,35 @@ pub fn credential(source: &str, value: &str) -> Credential {
         }
         _ => (String::new(), value),
     };
+    if scheme == "aws4-hmac-sha256" {
+        // The signature changes with every request; the access key id names the key. It is
+        // fingerprinted like any secret: an id is half of a credential pair.
+        let key_id = sigv4_access_key_id(secret).unwrap_or(secret);
+        return Credential {
+            source: source.to_string(),
+            kind: "aws_sigv4".into(),
+            fingerprint: fingerprint(key_id),
+        };
+    }
+    let kind = if source == "x-amz-security-token" {
+        "aws_session_token"
+    } else {
+        kind_of(&scheme, secret)
+    };
     Credential {
         source: source.to_string(),
-        kind: kind_of(&scheme, secret).to_string(),
+        kind: kind.to_string(),
         fingerprint: fingerprint(secret),
     }
+}
+
+/// `AKIA...` of `Credential=AKIA.../20261202/us-east-1/bedrock/aws4_request, SignedHeaders=...`.
+fn sigv4_access_key_id(params: &str) -> Option<&str> {
+    params
+        .split(',')
+        .find_map(|p| p.trim().strip_prefix("Credential="))
+        .and_then(|c| c.split('/').next())
+        .filter(|id| !id.is_empty())
 }
 
 fn kind_of(scheme: &str, secret: &str) -> &'static str {
@@ -41,6 +67,9 @@ fn kind_of(scheme: &str, secret: &str) -> &'static str {
         ("gsk_", "groq_api_key"),
         ("xai-", "xai_api_key"),
         ("hf_", "huggingface_token"),
+        // AWS access key ids: long-term (AKIA) and temporary (ASIA).
+        ("AKIA", "aws_access_key_id"),
+        ("ASIA", "aws_access_key_id"),
     ];
     if let Some((_, kind)) = PREFIXES.iter().find(|(p, _)| secret.starts_with(p)) {
         return kind;
@@ -147,6 +176,35 @@ mod tests {
         );
         assert_eq!(credential("api-key", "0123abcd").kind, "api_key");
         assert_ne!(fingerprint("a"), fingerprint("b"));
+    }
+
+    #[test]
+    fn sigv4_is_known_by_its_access_key_id_never_its_signature() {
+        let auth = "AWS4-HMAC-SHA256 Credential=AKIAE2ETESTKEY000000/20261202/us-east-1/bedrock/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7";
+        let c = credential("authorization", auth);
+        assert_eq!(c.kind, "aws_sigv4");
+        assert_eq!(c.fingerprint, fingerprint("AKIAE2ETESTKEY000000"));
+        // Another signature of the same key: the same fingerprint.
+        let other = auth.replace("5d672d79", "00000000");
+        assert_eq!(credential("authorization", &other), c);
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("AKIAE2E") && !shown.contains("5d672d79"),
+            "{shown}"
+        );
+        // Without a Credential= part there is nothing better than the whole to fingerprint.
+        let odd = credential("authorization", "AWS4-HMAC-SHA256 garbage");
+        assert_eq!(
+            (odd.kind.as_str(), odd.fingerprint),
+            ("aws_sigv4", fingerprint("garbage"))
+        );
+
+        let token = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ";
+        assert!(CREDENTIAL_HEADERS.contains(&"x-amz-security-token"));
+        let c = credential("x-amz-security-token", token);
+        assert_eq!(c.kind, "aws_session_token");
+        assert!(!format!("{c:?}").contains("IQoJb3"));
+        assert!(!redact("aws --key AKIAE2ETESTKEY000000 s3 ls").contains("AKIAE2E"));
     }
 
     #[test]
