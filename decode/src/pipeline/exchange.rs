@@ -4,7 +4,6 @@
 use super::{Config, Counters, Emitted, ProcSource};
 use crate::decode::encoding::decode_body;
 use crate::decode::http1::{Head, Message};
-use crate::decode::sse;
 use crate::providers::{self, Detected, RequestInfo, ResponseInfo};
 use crate::secrets;
 use aisensor_event::payload::{self, kind, Ai, Content, Credential, Http, Payload, Proc};
@@ -133,17 +132,9 @@ impl Ctx<'_> {
         };
         let head = &msg.head;
         let streamed = providers::is_event_stream(head);
-        let parsed = self.body(head, &msg.body).and_then(|body| {
-            if body.is_empty() {
-                return Some(ResponseInfo::default());
-            }
-            let res = if streamed {
-                providers::parse_stream(req.detected.api, &sse::parse_all(&body))
-            } else {
-                providers::parse_response(req.detected.api, &body)
-            };
-            res.ok()
-        });
+        let parsed = self
+            .body(head, &msg.body)
+            .and_then(|body| providers::read_response(req.detected.api, head, &body).ok());
         let mut info = parsed.unwrap_or_else(|| {
             self.counters.provider_errors += 1;
             ResponseInfo::default()

@@ -2,13 +2,15 @@
 //! model, tools, tool calls, usage and text of its request and response.
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod gemini;
 pub mod openai;
 pub mod openai_embeddings;
 pub mod openai_responses;
 
+use crate::decode::eventstream;
 use crate::decode::http1::Head;
-use crate::decode::sse::SseEvent;
+use crate::decode::sse::{self, SseEvent};
 use aisensor_event::payload::{ToolCall, Usage};
 
 /// The wire API an exchange speaks (decides which adapter reads it).
@@ -27,6 +29,12 @@ pub enum Api {
     GeminiGenerate,
     /// Gemini `embedContent` / `batchEmbedContents`.
     GeminiEmbed,
+    /// AWS Bedrock `Converse` / `ConverseStream` (`POST /model/{modelId}/converse[-stream]`):
+    /// Bedrock's own message format, whatever the model.
+    BedrockConverse,
+    /// AWS Bedrock `InvokeModel` / `InvokeModelWithResponseStream`
+    /// (`POST /model/{modelId}/invoke[-with-response-stream]`): the model provider's format.
+    BedrockInvoke,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,19 +116,28 @@ const KNOWN_HOSTS: &[(&str, &str)] = &[
     ("generativelanguage.googleapis.com", "gcp.gemini"),
     ("aiplatform.googleapis.com", "gcp.vertex_ai"),
     ("*-aiplatform.googleapis.com", "gcp.vertex_ai"),
+    ("bedrock-runtime.*.amazonaws.com", "aws.bedrock"),
+    ("bedrock-runtime-fips.*.amazonaws.com", "aws.bedrock"),
+    ("bedrock-runtime.*.amazonaws.com.cn", "aws.bedrock"),
 ];
 
-/// `pattern` is a host name, or `*` and a suffix for any longer name ending so: `*.suffix`
-/// for the sub-domains of `suffix` (not `suffix` itself), `*-aiplatform.googleapis.com` for
-/// Vertex AI's regional hosts. Names compare without regard to case.
+/// `pattern` is a host name, or has one `*`: leading, it stands for any non-empty start, so
+/// `*.suffix` matches the sub-domains of `suffix` (not `suffix` itself) and
+/// `*-aiplatform.googleapis.com` Vertex AI's regional hosts; inside, it stands for exactly one
+/// label, so `bedrock-runtime.*.amazonaws.com` matches each AWS region's endpoint and nothing
+/// deeper. Names compare without regard to case.
 fn host_matches(pattern: &str, host: &str) -> bool {
-    match pattern.strip_prefix('*') {
-        Some(suffix) => {
-            let (hb, sb) = (host.as_bytes(), suffix.as_bytes());
-            hb.len() > sb.len() && hb[hb.len() - sb.len()..].eq_ignore_ascii_case(sb)
-        }
-        None => pattern.eq_ignore_ascii_case(host),
+    let Some((start, end)) = pattern.split_once('*') else {
+        return pattern.eq_ignore_ascii_case(host);
+    };
+    let (h, s, e) = (host.as_bytes(), start.as_bytes(), end.as_bytes());
+    if h.len() <= s.len() + e.len()
+        || !h[..s.len()].eq_ignore_ascii_case(s)
+        || !h[h.len() - e.len()..].eq_ignore_ascii_case(e)
+    {
+        return false;
     }
+    start.is_empty() || !h[s.len()..h.len() - e.len()].contains(&b'.')
 }
 
 /// The provider of `host`: the user's map first, then the built-in table.
@@ -156,6 +173,22 @@ pub fn detect(
             || path.ends_with(&format!("/openai/{name}"))
             || azure_deployment(path).is_some_and(|(_, tail)| tail == name)
     };
+    if let Some(call) = bedrock::path_call(path) {
+        // `/model/...` is a generic path: Bedrock only on its hosts, or signed for it.
+        if provider.is_some() || bedrock::signed_for_bedrock(head) {
+            return Some(Detected {
+                provider: provider.unwrap_or_else(|| "unknown".to_string()),
+                api: if call.converse {
+                    Api::BedrockConverse
+                } else {
+                    Api::BedrockInvoke
+                },
+                operation: "chat",
+                model_from_path: Some(call.model),
+                stream_from_path: call.stream,
+            });
+        }
+    }
     if let Some((model, method)) = gemini::path_call(path) {
         let embed = method.contains("mbed");
         return Some(Detected {
@@ -240,6 +273,8 @@ pub fn parse_request(api: Api, body: &[u8]) -> Result<RequestInfo, ProviderError
         Api::OpenAiEmbeddings => openai_embeddings::request(&v),
         Api::AnthropicMessages => anthropic::request(&v),
         Api::GeminiGenerate | Api::GeminiEmbed => gemini::request(&v),
+        Api::BedrockConverse => bedrock::converse_request(&v),
+        Api::BedrockInvoke => bedrock::invoke_request(&v),
     })
 }
 
@@ -253,6 +288,8 @@ pub fn parse_response(api: Api, body: &[u8]) -> Result<ResponseInfo, ProviderErr
         Api::AnthropicMessages => anthropic::response(&v),
         Api::GeminiGenerate => gemini::response(&v),
         Api::GeminiEmbed => gemini::embed_response(&v),
+        Api::BedrockConverse => bedrock::converse_response(&v),
+        Api::BedrockInvoke => bedrock::invoke_response(&v),
     })
 }
 
@@ -271,16 +308,77 @@ pub fn parse_stream(api: Api, events: &[SseEvent]) -> Result<ResponseInfo, Provi
         Api::GeminiEmbed => Err(ProviderError::BadStream(
             "embeddings are not streamed".into(),
         )),
+        // Bedrock streams in AWS's binary framing: [`read_response`] reads it.
+        Api::BedrockConverse | Api::BedrockInvoke => Err(ProviderError::BadStream(
+            "Bedrock does not send server-sent events".into(),
+        )),
     }
 }
 
-/// The response is a server-sent event stream.
+/// How a response body is framed, by its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// One JSON document (or anything else: the adapter says whether it is the API's).
+    Json,
+    /// `text/event-stream`: server-sent events.
+    Sse,
+    /// `application/vnd.amazon.eventstream`: AWS's binary event stream (Bedrock).
+    AwsEventStream,
+}
+
+pub fn body_format(head: &Head) -> BodyFormat {
+    let ct = head.header("content-type").unwrap_or("").trim_start();
+    let is = |prefix: &str| {
+        ct.get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+    };
+    if is("text/event-stream") {
+        BodyFormat::Sse
+    } else if is("application/vnd.amazon.eventstream") {
+        BodyFormat::AwsEventStream
+    } else {
+        BodyFormat::Json
+    }
+}
+
+/// The response is a stream of events (server-sent, or AWS's binary ones).
 pub fn is_event_stream(head: &Head) -> bool {
-    head.header("content-type").is_some_and(|ct| {
-        ct.trim_start()
-            .to_ascii_lowercase()
-            .starts_with("text/event-stream")
-    })
+    body_format(head) != BodyFormat::Json
+}
+
+/// A whole response body (content coding undone), however it is framed: what the response
+/// says, with what the API puts in the head (Bedrock's error kind and token counts). An empty
+/// body says nothing, and is no error.
+pub fn read_response(api: Api, head: &Head, body: &[u8]) -> Result<ResponseInfo, ProviderError> {
+    let mut r = if body.is_empty() {
+        ResponseInfo::default()
+    } else {
+        match body_format(head) {
+            BodyFormat::Json => parse_response(api, body)?,
+            BodyFormat::Sse => parse_stream(api, &sse::parse_all(body))?,
+            BodyFormat::AwsEventStream => {
+                let converse = match api {
+                    Api::BedrockConverse => true,
+                    Api::BedrockInvoke => false,
+                    _ => {
+                        return Err(ProviderError::BadStream(
+                            "an AWS event stream from an API that sends none".into(),
+                        ))
+                    }
+                };
+                let (msgs, stats) = eventstream::parse_all(body);
+                let mut r = bedrock::event_stream(converse, &msgs)?;
+                // Counted as the SSE adapters count events that are not the API's JSON.
+                let truncated = stats.lost_sync || stats.truncated_bytes > 0;
+                r.bad_events += stats.bad_messages + stats.oversized + u32::from(truncated);
+                r
+            }
+        }
+    };
+    if matches!(api, Api::BedrockConverse | Api::BedrockInvoke) {
+        bedrock::apply_headers(&mut r, head);
+    }
+    Ok(r)
 }
 
 /// The JSON of each event of a stream, skipping empty events and OpenAI's `[DONE]`; events
@@ -529,6 +627,93 @@ mod tests {
     }
 
     #[test]
+    fn bedrock_by_its_regional_hosts_or_its_signature() {
+        let path = "/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/converse-stream";
+        for host in [
+            "bedrock-runtime.us-east-1.amazonaws.com",
+            "Bedrock-Runtime.EU-West-3.amazonaws.com",
+            "bedrock-runtime-fips.us-gov-west-1.amazonaws.com",
+            "bedrock-runtime.cn-north-1.amazonaws.com.cn",
+        ] {
+            let d = detect(host, "POST", path, &head(&[]), &[]).expect(host);
+            assert_eq!(d.provider, "aws.bedrock", "{host}");
+            assert_eq!(
+                (d.api, d.operation, d.stream_from_path),
+                (Api::BedrockConverse, "chat", true)
+            );
+            assert_eq!(
+                d.model_from_path.as_deref(),
+                Some("anthropic.claude-3-5-sonnet-20241022-v2:0")
+            );
+        }
+        for host in [
+            "bedrock-runtime.amazonaws.com",
+            "x.bedrock-runtime.us-east-1.amazonaws.com",
+            "bedrock-runtime.a.b.amazonaws.com",
+            "bedrock.us-east-1.amazonaws.com",
+        ] {
+            assert_eq!(provider_of(host, &[]), None, "{host}");
+        }
+        // Elsewhere `/model/.../invoke` is Bedrock only if the request is signed for it.
+        let invoke = "/model/meta.llama3-70b-instruct-v1%3A0/invoke";
+        assert_eq!(det("vpce-1.bedrock.example", invoke), None);
+        let signed = head(&[(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIAE2ETESTKEY000000/20261202/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=00",
+        )]);
+        let d = detect("vpce-1.bedrock.example", "POST", invoke, &signed, &[]).unwrap();
+        assert_eq!(
+            (d.provider.as_str(), d.api),
+            ("unknown", Api::BedrockInvoke)
+        );
+        let body = br#"{"prompt":"hi"}"#;
+        let info = parse_request_for(&d, body).unwrap();
+        assert_eq!(
+            (info.model.as_str(), info.stream),
+            ("meta.llama3-70b-instruct-v1:0", false)
+        );
+    }
+
+    #[test]
+    fn responses_are_read_by_their_content_type() {
+        let h = |ct: &str| head(&[("content-type", ct)]);
+        assert_eq!(
+            body_format(&h("application/vnd.amazon.eventstream")),
+            BodyFormat::AwsEventStream
+        );
+        assert_eq!(body_format(&h("text/event-stream")), BodyFormat::Sse);
+        assert_eq!(body_format(&h("application/json")), BodyFormat::Json);
+        assert_eq!(body_format(&h("text/é")), BodyFormat::Json);
+        let sse = b"event: message_stop\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\"}}\n\n";
+        let r = read_response(Api::AnthropicMessages, &h("text/event-stream"), sse).unwrap();
+        assert_eq!(r.response_id, "m");
+        // An AWS event stream only from Bedrock, and a cut one is counted.
+        let es = h("application/vnd.amazon.eventstream");
+        assert!(read_response(Api::OpenAiChat, &es, b"\0\0\0\0").is_err());
+        let start = eventstream::encode(
+            &[(
+                ":event-type",
+                eventstream::HeaderValue::String("messageStart".into()),
+            )],
+            b"{}",
+        );
+        let r = read_response(Api::BedrockConverse, &es, &start[..start.len() - 1]);
+        assert!(r.is_err(), "nothing whole");
+        let mut two = start.clone();
+        two.extend_from_slice(&start[..20]);
+        assert_eq!(
+            read_response(Api::BedrockConverse, &es, &two)
+                .unwrap()
+                .bad_events,
+            1
+        );
+        assert_eq!(
+            read_response(Api::BedrockInvoke, &es, b"").unwrap(),
+            ResponseInfo::default()
+        );
+    }
+
+    #[test]
     fn the_users_host_map_comes_first() {
         let map = vec![
             ("api.openai.com".to_string(), "my-proxy".to_string()),
@@ -592,6 +777,8 @@ mod tests {
             Api::OpenAiEmbeddings,
             Api::AnthropicMessages,
             Api::GeminiGenerate,
+            Api::BedrockConverse,
+            Api::BedrockInvoke,
         ] {
             assert!(matches!(
                 parse_request(api, b"{\"model\":"),
