@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Writes the mock API's responses: decode/tests/fixtures/responses/<name>.http.
 
-Each file is one complete HTTP/1.1 response as OpenAI's or Anthropic's API sends it (headers
-in their style, chunked transfer coding, gzip where OpenAI uses it, server-sent events split
-across chunks as they arrive on the wire). The end-to-end test server replays them verbatim;
+Each file is one complete HTTP/1.1 response as OpenAI's, Anthropic's, Google's or AWS
+Bedrock's API sends it (headers in their style, chunked transfer coding, gzip where OpenAI
+uses it, server-sent events or AWS binary event stream messages split across chunks as they
+arrive on the wire; event stream CRCs computed with zlib.crc32). The end-to-end test server replays them verbatim;
 the decoder tests and the benchmark read them. Framing (chunk sizes, Content-Length) is
 computed here, never typed by hand.
 
@@ -14,6 +15,7 @@ import gzip
 import json
 import os
 import struct
+import zlib
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "decode", "tests", "fixtures", "responses")
 DATE = "Mon, 23 Nov 2026 00:41:15 GMT"
@@ -171,7 +173,7 @@ AN_ID = "msg_01AisensorTestMessage0001"
 AN_MODEL = "claude-sonnet-4-5-20250929"
 
 
-def anthropic_json(tools):
+def anthropic_json(tools, msg_id=AN_ID, model=AN_MODEL):
     if tools:
         content = [
             {"type": "text", "text": "I'll check the current weather in Paris for you."},
@@ -183,7 +185,7 @@ def anthropic_json(tools):
         content = [{"type": "text", "text": "Paris is sunny today, around 18°C."}]
         stop, usage = "end_turn", (21, 14)
     return {
-        "id": AN_ID, "type": "message", "role": "assistant", "model": AN_MODEL, "content": content,
+        "id": msg_id, "type": "message", "role": "assistant", "model": model, "content": content,
         "stop_reason": stop, "stop_sequence": None,
         "usage": {"input_tokens": usage[0], "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
                   "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
@@ -196,35 +198,42 @@ def an_event(kind, data):
 
 
 def anthropic_stream(tools):
+    return [an_event(kind, data) for kind, data in anthropic_stream_events(tools)]
+
+
+def anthropic_stream_events(tools, msg_id=AN_ID, model=AN_MODEL):
+    """The Messages stream as (event name, data) pairs: SSE from Anthropic, base64 chunks of an
+    AWS event stream from Bedrock."""
     usage_in = 397 if tools else 21
     usage_out = 58 if tools else 14
-    ev = [an_event("message_start", {"type": "message_start", "message": {
-        "id": AN_ID, "type": "message", "role": "assistant", "model": AN_MODEL, "content": [],
+
+    ev = [("message_start", {"type": "message_start", "message": {
+        "id": msg_id, "type": "message", "role": "assistant", "model": model, "content": [],
         "stop_reason": None, "stop_sequence": None,
         "usage": {"input_tokens": usage_in, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
                   "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
                   "output_tokens": 1, "service_tier": "standard"}}})]
-    ev.append(an_event("content_block_start", {"type": "content_block_start", "index": 0,
-                                               "content_block": {"type": "text", "text": ""}}))
-    ev.append(an_event("ping", {"type": "ping"}))
+    ev.append(("content_block_start", {"type": "content_block_start", "index": 0,
+                                       "content_block": {"type": "text", "text": ""}}))
+    ev.append(("ping", {"type": "ping"}))
     text = ["I'll check", " the current weather", " in Paris for you."] if tools else \
         ["Paris is", " sunny today,", " around 18°C."]
     for t in text:
-        ev.append(an_event("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                                   "delta": {"type": "text_delta", "text": t}}))
-    ev.append(an_event("content_block_stop", {"type": "content_block_stop", "index": 0}))
+        ev.append(("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                           "delta": {"type": "text_delta", "text": t}}))
+    ev.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
     if tools:
-        ev.append(an_event("content_block_start", {"type": "content_block_start", "index": 1, "content_block": {
+        ev.append(("content_block_start", {"type": "content_block_start", "index": 1, "content_block": {
             "type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": "get_weather", "input": {}}}))
         for frag in ["", "{\"city\": ", "\"Paris\"}"]:
-            ev.append(an_event("content_block_delta", {"type": "content_block_delta", "index": 1,
-                                                       "delta": {"type": "input_json_delta", "partial_json": frag}}))
-        ev.append(an_event("content_block_stop", {"type": "content_block_stop", "index": 1}))
-    ev.append(an_event("message_delta", {"type": "message_delta",
-                                         "delta": {"stop_reason": "tool_use" if tools else "end_turn",
-                                                   "stop_sequence": None},
-                                         "usage": {"output_tokens": usage_out}}))
-    ev.append(an_event("message_stop", {"type": "message_stop"}))
+            ev.append(("content_block_delta", {"type": "content_block_delta", "index": 1,
+                                               "delta": {"type": "input_json_delta", "partial_json": frag}}))
+        ev.append(("content_block_stop", {"type": "content_block_stop", "index": 1}))
+    ev.append(("message_delta", {"type": "message_delta",
+                                 "delta": {"stop_reason": "tool_use" if tools else "end_turn",
+                                           "stop_sequence": None},
+                                 "usage": {"output_tokens": usage_out}}))
+    ev.append(("message_stop", {"type": "message_stop"}))
     return ev
 
 
@@ -382,6 +391,96 @@ def gemini_stream(tools):
     return [("data: " + compact(c) + "\r\n\r\n").encode() for c in chunks]
 
 
+# ---- AWS Bedrock Runtime ------------------------------------------------------------------
+
+BR_REQUEST_ID = "7d2c4a1e-5b3f-4e8a-9c6d-aisensor0001"
+BR_HEADERS = [
+    ("Date", DATE),
+    ("Content-Type", "application/json"),
+    ("Connection", "keep-alive"),
+    ("x-amzn-RequestId", BR_REQUEST_ID),
+]
+BR_STREAM_HEADERS = [(k, "application/vnd.amazon.eventstream" if k == "Content-Type" else v)
+                     for k, v in BR_HEADERS]
+BR_TOOL_ID = "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q"
+BR_AN_ID = "msg_bdrk_01AisensorTestMessage0001"
+BR_AN_MODEL = "claude-3-5-sonnet-20241022"
+BR_CHECK = ["I'll check", " the current weather", " in Paris for you."]
+BR_USAGE = {"inputTokens": 410, "outputTokens": 61, "totalTokens": 471, "cacheReadInputTokens": 0,
+            "cacheWriteInputTokens": 0}
+
+
+def es_message(headers, payload):
+    """One AWS event stream message: total length, headers length, prelude CRC, headers (all
+    strings here, value type 7), payload, message CRC; big-endian, CRC-32 as zlib computes it."""
+    hb = b""
+    for name, value in headers:
+        n, v = name.encode(), value.encode()
+        hb += struct.pack(">B", len(n)) + n + b"\x07" + struct.pack(">H", len(v)) + v
+    prelude = struct.pack(">II", 12 + len(hb) + len(payload) + 4, len(hb))
+    msg = prelude + struct.pack(">I", zlib.crc32(prelude)) + hb + payload
+    return msg + struct.pack(">I", zlib.crc32(msg))
+
+
+PAD = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123"
+
+
+def es_event(kind, data, i):
+    # Bedrock pads event payloads with a "p" field of varying length (against length analysis).
+    data = dict(data, p=PAD[: 1 + (i * 7) % len(PAD)])
+    return es_message([(":event-type", kind), (":content-type", "application/json"),
+                       (":message-type", "event")], compact(data).encode())
+
+
+def converse_json():
+    return {"output": {"message": {"role": "assistant", "content": [
+        {"text": "".join(BR_CHECK)},
+        {"toolUse": {"toolUseId": BR_TOOL_ID, "name": "get_weather", "input": {"city": "Paris"}}}]}},
+        "stopReason": "tool_use", "usage": BR_USAGE, "metrics": {"latencyMs": 1187}}
+
+
+def converse_stream():
+    ev = [("messageStart", {"role": "assistant"})]
+    ev += [("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": t}}) for t in BR_CHECK]
+    ev.append(("contentBlockStop", {"contentBlockIndex": 0}))
+    ev.append(("contentBlockStart", {"contentBlockIndex": 1, "start": {
+        "toolUse": {"toolUseId": BR_TOOL_ID, "name": "get_weather"}}}))
+    ev += [("contentBlockDelta", {"contentBlockIndex": 1, "delta": {"toolUse": {"input": frag}}})
+           for frag in ["{\"city\": ", "\"Paris\"}"]]
+    ev.append(("contentBlockStop", {"contentBlockIndex": 1}))
+    ev.append(("messageStop", {"stopReason": "tool_use"}))
+    ev.append(("metadata", {"usage": BR_USAGE, "metrics": {"latencyMs": 1187}}))
+    return [es_event(kind, data, i) for i, (kind, data) in enumerate(ev)]
+
+
+def invoke_stream():
+    """InvokeModelWithResponseStream, Anthropic model: each of Anthropic's stream events,
+    base64, in a `chunk` event; Bedrock adds its invocation metrics to the last."""
+    events = [data for _, data in anthropic_stream_events(True, BR_AN_ID, BR_AN_MODEL)]
+    events[-1]["amazon-bedrock-invocationMetrics"] = {
+        "inputTokenCount": 397, "outputTokenCount": 58, "invocationLatency": 1187, "firstByteLatency": 412}
+    return [es_event("chunk", {"bytes": base64.b64encode(compact(e).encode()).decode()}, i)
+            for i, e in enumerate(events)]
+
+
+def bedrock_fixtures():
+    body = compact(converse_json()).encode()
+    write("bedrock-converse-tools", response(BR_HEADERS, [body], chunk=False))
+    write("bedrock-converse-tools-stream", response(BR_STREAM_HEADERS, split_some(converse_stream())))
+    body = compact(anthropic_json(True, BR_AN_ID, BR_AN_MODEL)).encode()
+    write("bedrock-invoke-tools", response(BR_HEADERS + [
+        ("X-Amzn-Bedrock-Invocation-Latency", "1187"),
+        ("X-Amzn-Bedrock-Output-Token-Count", "58"),
+        ("X-Amzn-Bedrock-Input-Token-Count", "397")], [body], chunk=False))
+    write("bedrock-invoke-tools-stream", response(
+        BR_STREAM_HEADERS + [("X-Amzn-Bedrock-Content-Type", "application/json")], split_some(invoke_stream())))
+    # A throttled call: the kind of error is in a header, the body only says why.
+    err = compact({"message": "Too many requests, please wait before trying again."}).encode()
+    write("bedrock-converse-error", response(BR_HEADERS + [
+        ("x-amzn-ErrorType", "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/")],
+        [err], chunk=False).replace(b"200 OK", b"429 Too Many Requests", 1))
+
+
 def write(name, data):
     with open(os.path.join(OUT, name + ".http"), "wb") as f:
         f.write(data)
@@ -423,6 +522,7 @@ def main():
     # An error, as OpenAI sends it (429).
     err = compact({"error": {"message": "Rate limit reached for gpt-4o in organization org-test on requests per min (RPM): Limit 500, Used 500, Requested 1.", "type": "requests", "param": None, "code": "rate_limit_exceeded"}}).encode()
     write("openai-chat-error", response(OPENAI_HEADERS, [err], chunk=False).replace(b"200 OK", b"429 Too Many Requests", 1))
+    bedrock_fixtures()
 
 
 main()

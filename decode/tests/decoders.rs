@@ -4,9 +4,10 @@
 //! bytes are split, and no cut, gap or garbage may make a decoder panic.
 
 use aisensor_decode::decode::encoding::decode_body;
+use aisensor_decode::decode::eventstream::{self, EventStreamParser};
 use aisensor_decode::decode::http1::{Limits, Message, MessageParser, Role};
 use aisensor_decode::decode::sse::{parse_all, SseEvent, SseParser};
-use aisensor_decode::providers::{self, Api, RequestInfo, ResponseInfo};
+use aisensor_decode::providers::{self, Api, BodyFormat, RequestInfo, ResponseInfo};
 use aisensor_event::payload::{ToolCall, Usage};
 use std::path::Path;
 
@@ -283,6 +284,9 @@ const AN_ID: &str = "msg_01AisensorTestMessage0001";
 const AN_MODEL: &str = "claude-sonnet-4-5-20250929";
 const GM_ID: &str = "aisensorGeminiResp0001";
 const SUNNY: &str = "Paris is sunny today, around 18°C.";
+const BR_REQUEST_ID: &str = "7d2c4a1e-5b3f-4e8a-9c6d-aisensor0001";
+const BR_AN_ID: &str = "msg_bdrk_01AisensorTestMessage0001";
+const BR_AN_MODEL: &str = "claude-3-5-sonnet-20241022";
 
 fn usage(input: u64, output: u64, cache_read: u64) -> Option<Usage> {
     Some(Usage {
@@ -406,11 +410,68 @@ fn responses() -> Vec<(&'static str, Api, u16, bool, ResponseInfo)> {
             vec![call("", "get_weather", r#"{"city":"Paris"}"#)],
         )
     };
+    // Converse has no id of its own: the request id is its id. Anthropic models keep theirs.
+    let br_converse = |args: &str| {
+        info(
+            BR_REQUEST_ID,
+            "",
+            checking,
+            &["tool_use"],
+            usage(410, 61, 0),
+            vec![call("tooluse_kZJMlvQmRJ6eAyJE5GIl7Q", "get_weather", args)],
+        )
+    };
+    let br_invoke = |args: &str| ResponseInfo {
+        response_id: BR_AN_ID.into(),
+        response_model: BR_AN_MODEL.into(),
+        ..an_tools(args)
+    };
+    let brc = Api::BedrockConverse;
+    let bri = Api::BedrockInvoke;
     let gm = Api::GeminiGenerate;
     let oa = Api::OpenAiChat;
     let rs = Api::OpenAiResponses;
     let an = Api::AnthropicMessages;
     vec![
+        (
+            "bedrock-converse-tools",
+            brc,
+            200,
+            false,
+            br_converse(r#"{"city":"Paris"}"#),
+        ),
+        (
+            "bedrock-converse-tools-stream",
+            brc,
+            200,
+            true,
+            br_converse(r#"{"city": "Paris"}"#),
+        ),
+        (
+            "bedrock-invoke-tools",
+            bri,
+            200,
+            false,
+            br_invoke(r#"{"city":"Paris"}"#),
+        ),
+        (
+            "bedrock-invoke-tools-stream",
+            bri,
+            200,
+            true,
+            br_invoke(r#"{"city": "Paris"}"#),
+        ),
+        (
+            "bedrock-converse-error",
+            brc,
+            429,
+            false,
+            ResponseInfo {
+                error: "ThrottlingException".into(),
+                response_id: BR_REQUEST_ID.into(),
+                ..Default::default()
+            },
+        ),
         ("gemini-generate", gm, 200, false, gm_plain()),
         ("gemini-generate-stream", gm, 200, true, gm_plain()),
         ("gemini-generate-tools", gm, 200, false, gm_tools()),
@@ -516,15 +577,22 @@ fn responses() -> Vec<(&'static str, Api, u16, bool, ResponseInfo)> {
     ]
 }
 
-/// The whole response path: HTTP framing, content coding, SSE, adapter.
+/// The whole response path: HTTP framing, content coding, SSE or AWS event stream, adapter.
 fn read_response(api: Api, msg: &Message) -> ResponseInfo {
     let body = decode_body(msg.head.header("content-encoding"), &msg.body, MAX_OUT).unwrap();
     assert!(!body.truncated);
-    if providers::is_event_stream(&msg.head) {
-        providers::parse_stream(api, &parse_all(&body.bytes)).unwrap()
-    } else {
-        providers::parse_response(api, &body.bytes).unwrap()
+    providers::read_response(api, &msg.head, &body.bytes).unwrap()
+}
+
+fn eventstream_split(body: &[u8], parts: &[&[u8]]) -> Vec<eventstream::Message> {
+    let mut p = EventStreamParser::default();
+    let mut out = Vec::new();
+    for part in parts {
+        p.push(part, &mut out);
     }
+    assert_eq!(p.finish(), eventstream::Stats::default());
+    assert_eq!(parts.concat(), body);
+    out
 }
 
 #[test]
@@ -568,6 +636,18 @@ fn responses_split_anywhere_give_the_same_messages_and_events() {
         }
         let m = &whole[0];
         let body = decode_body(m.head.header("content-encoding"), &m.body, MAX_OUT).unwrap();
+        if providers::body_format(&m.head) == BodyFormat::AwsEventStream {
+            // The binary framing, cut anywhere: inside a length, a CRC, a header, a payload.
+            let (msgs, stats) = eventstream::parse_all(&body.bytes);
+            assert_eq!(stats, eventstream::Stats::default(), "{name}");
+            let read = providers::parse_aws_event_stream(api, &msgs).unwrap();
+            for parts in splits(&body.bytes) {
+                let got = eventstream_split(&body.bytes, &parts);
+                assert_eq!(got, msgs, "{name} event stream split {:?}", lens(&parts));
+                assert_eq!(providers::parse_aws_event_stream(api, &got).unwrap(), read);
+            }
+            continue;
+        }
         let events = parse_all(&body.bytes);
         for parts in splits(&body.bytes) {
             let got = sse_split(&body.bytes, &parts);
@@ -656,7 +736,7 @@ fn cut_responses_decode_to_prefixes() {
             assert!(full.starts_with(&d.bytes), "{name} at {cut}: not a prefix");
             if streamed {
                 // Never a panic; an error only while no event of the API has arrived.
-                let _ = providers::parse_stream(api, &parse_all(&d.bytes));
+                let _ = providers::read_response(api, &m.head, &d.bytes);
             }
         }
     }
@@ -739,10 +819,17 @@ fn garbage_fails_cleanly_everywhere() {
             }
         }
         let events = parse_all(g);
-        for api in [Api::OpenAiChat, Api::AnthropicMessages] {
+        let (messages, _) = eventstream::parse_all(g);
+        for api in [
+            Api::OpenAiChat,
+            Api::AnthropicMessages,
+            Api::BedrockConverse,
+            Api::BedrockInvoke,
+        ] {
             let _ = providers::parse_request(api, g);
             let _ = providers::parse_response(api, g);
             let _ = providers::parse_stream(api, &events);
+            let _ = providers::parse_aws_event_stream(api, &messages);
         }
     }
     // Deep nesting must not overflow the stack.

@@ -315,6 +315,21 @@ pub fn parse_stream(api: Api, events: &[SseEvent]) -> Result<ResponseInfo, Provi
     }
 }
 
+/// A reassembled AWS event stream (Bedrock's ConverseStream, InvokeModelWithResponseStream).
+/// Messages that are not the API's JSON are skipped and counted in `bad_events`.
+pub fn parse_aws_event_stream(
+    api: Api,
+    msgs: &[eventstream::Message],
+) -> Result<ResponseInfo, ProviderError> {
+    match api {
+        Api::BedrockConverse => bedrock::event_stream(true, msgs),
+        Api::BedrockInvoke => bedrock::event_stream(false, msgs),
+        _ => Err(ProviderError::BadStream(
+            "an AWS event stream from an API that sends none".into(),
+        )),
+    }
+}
+
 /// How a response body is framed, by its `Content-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyFormat {
@@ -357,17 +372,8 @@ pub fn read_response(api: Api, head: &Head, body: &[u8]) -> Result<ResponseInfo,
             BodyFormat::Json => parse_response(api, body)?,
             BodyFormat::Sse => parse_stream(api, &sse::parse_all(body))?,
             BodyFormat::AwsEventStream => {
-                let converse = match api {
-                    Api::BedrockConverse => true,
-                    Api::BedrockInvoke => false,
-                    _ => {
-                        return Err(ProviderError::BadStream(
-                            "an AWS event stream from an API that sends none".into(),
-                        ))
-                    }
-                };
                 let (msgs, stats) = eventstream::parse_all(body);
-                let mut r = bedrock::event_stream(converse, &msgs)?;
+                let mut r = parse_aws_event_stream(api, &msgs)?;
                 // Counted as the SSE adapters count events that are not the API's JSON.
                 let truncated = stats.lost_sync || stats.truncated_bytes > 0;
                 r.bad_events += stats.bad_messages + stats.oversized + u32::from(truncated);
