@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Test client: the official OpenAI and Anthropic Python SDKs (httpx -> Python ssl -> OpenSSL).
+"""Test client: the official OpenAI, Anthropic and Gemini Python SDKs (httpx -> Python ssl ->
+OpenSSL), and boto3 for AWS Bedrock (urllib3 -> Python ssl -> OpenSSL).
 
   sdk_client.py PORT CAFILE openai|anthropic plain|stream
   sdk_client.py PORT CAFILE openai responses|responses-stream|embeddings
   sdk_client.py PORT CAFILE gemini plain|stream
+  sdk_client.py PORT CAFILE bedrock plain|stream|invoke|invoke-stream
 
 The SDKs are used exactly as an agent uses them; only name resolution is pointed at the test
 server on 127.0.0.1 (TLS SNI, certificate check and Host header still use the real names).
@@ -16,14 +18,19 @@ _resolve = socket.getaddrinfo
 
 
 def _to_loopback(host, *args, **kwargs):
-    if host in ("api.openai.com", "api.anthropic.com", "generativelanguage.googleapis.com"):
+    if host in ("api.openai.com", "api.anthropic.com", "generativelanguage.googleapis.com",
+                "bedrock-runtime.us-east-1.amazonaws.com"):
         host = "127.0.0.1"
     return _resolve(host, *args, **kwargs)
 
 
 socket.getaddrinfo = _to_loopback
 
+import json  # noqa: E402
+
 import anthropic  # noqa: E402
+import boto3  # noqa: E402
+import botocore.config  # noqa: E402
 import openai  # noqa: E402
 from google import genai  # noqa: E402
 from google.genai import types as genai_types  # noqa: E402
@@ -85,6 +92,41 @@ elif provider == "gemini":
     else:
         r = client.models.generate_content(model="gemini-2.5-flash", contents=prompt, config=config)
         name = r.function_calls[0].name
+elif provider == "bedrock":
+    # Dummy credentials: boto3 signs with them (SigV4), the mock does not check.
+    client = boto3.client("bedrock-runtime", region_name="us-east-1",
+                          endpoint_url=f"https://bedrock-runtime.us-east-1.amazonaws.com:{port}", verify=cafile,
+                          aws_access_key_id="AKIAE2ETESTKEY000000",
+                          aws_secret_access_key="e2eTESTsecret0000000000000000000000000000",
+                          config=botocore.config.Config(retries={"total_max_attempts": 1}))
+    model = "anthropic.claude-3-5-sonnet-20241022-v2:0"
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    if mode in ("plain", "stream"):
+        messages = [{"role": "user", "content": [{"text": question[0]["content"]}]}]
+        tool_config = {"tools": [{"toolSpec": {"name": "get_weather", "description": "Get the current weather for a city",
+                                               "inputSchema": {"json": schema}}}]}
+        if mode == "stream":
+            name = ""
+            r = client.converse_stream(modelId=model, messages=messages, toolConfig=tool_config)
+            for ev in r["stream"]:
+                name += ev.get("contentBlockStart", {}).get("start", {}).get("toolUse", {}).get("name", "")
+        else:
+            r = client.converse(modelId=model, messages=messages, toolConfig=tool_config)
+            name = [c["toolUse"]["name"] for c in r["output"]["message"]["content"] if "toolUse" in c][0]
+    else:
+        body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 1024, "messages": question,
+                           "tools": [{"name": "get_weather", "description": "Get the current weather for a city",
+                                      "input_schema": schema}]})
+        if mode == "invoke-stream":
+            name = ""
+            r = client.invoke_model_with_response_stream(modelId=model, body=body)
+            for ev in r["body"]:
+                event = json.loads(ev["chunk"]["bytes"])
+                if event["type"] == "content_block_start" and event["content_block"]["type"] == "tool_use":
+                    name = event["content_block"]["name"]
+        else:
+            r = client.invoke_model(modelId=model, body=body)
+            name = [b["name"] for b in json.loads(r["body"].read())["content"] if b["type"] == "tool_use"][0]
 else:
     client = anthropic.Anthropic(api_key="sk-ant-api03-e2eTESTKEY0123456789", base_url=f"https://api.anthropic.com:{port}",
                                  http_client=http, max_retries=0)

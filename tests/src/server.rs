@@ -1,5 +1,5 @@
 //! A TLS server on 127.0.0.1 that answers like the OpenAI (chat completions, responses,
-//! embeddings), Anthropic and Gemini APIs, with the response fixtures in
+//! embeddings), Anthropic, Gemini and AWS Bedrock Runtime APIs, with the response fixtures in
 //! `decode/tests/fixtures/responses/`. It is rustls, not OpenSSL, so the probe sees only the
 //! clients' side of each connection.
 
@@ -55,6 +55,10 @@ pub enum Api {
     OpenAiEmbeddings,
     Anthropic,
     Gemini,
+    /// Bedrock `Converse` / `ConverseStream`.
+    BedrockConverse,
+    /// Bedrock `InvokeModel` / `InvokeModelWithResponseStream` (an Anthropic model's body).
+    BedrockInvoke,
 }
 
 /// The fixture that answers a request: `<api>-<shape>` where shape says streaming and tools.
@@ -65,6 +69,8 @@ pub fn fixture_name(api: Api, stream: bool, tools: bool) -> String {
         Api::OpenAiEmbeddings => return "openai-embeddings".into(),
         Api::Anthropic => "anthropic-messages",
         Api::Gemini => "gemini-generate",
+        Api::BedrockConverse => "bedrock-converse",
+        Api::BedrockInvoke => "bedrock-invoke",
     };
     let shape = match (stream, tools) {
         (false, false) => "",
@@ -285,6 +291,8 @@ fn respond(method: &str, path: &str, body: &[u8], responses: &Responses) -> Vec<
         Some(Api::Anthropic)
     } else if path.contains(":generateContent") || path.contains(":streamGenerateContent") {
         Some(Api::Gemini)
+    } else if path.starts_with("/model/") {
+        bedrock_api(path)
     } else {
         None
     };
@@ -295,8 +303,14 @@ fn respond(method: &str, path: &str, body: &[u8], responses: &Responses) -> Vec<
             r#"{"error":{"type":"not_found","message":"no such route"}}"#,
         );
     };
-    let stream = json["stream"].as_bool().unwrap_or(false) || path.contains(":stream");
-    let tools = json["tools"].as_array().is_some_and(|t| !t.is_empty());
+    // Gemini and Bedrock say "stream" in the path, the others in the body.
+    let stream = json["stream"].as_bool().unwrap_or(false)
+        || path.contains(":stream")
+        || path.ends_with("-stream");
+    // Converse declares tools in `toolConfig`, the others (and Anthropic on Bedrock) in `tools`.
+    let tools = [&json["tools"], &json["toolConfig"]["tools"]]
+        .iter()
+        .any(|t| t.as_array().is_some_and(|t| !t.is_empty()));
     let name = fixture_name(api, stream, tools);
     match responses.get(&name) {
         Some(r) => r.to_vec(),
@@ -304,6 +318,15 @@ fn respond(method: &str, path: &str, body: &[u8], responses: &Responses) -> Vec<
             500,
             &format!(r#"{{"error":{{"message":"no fixture {name}"}}}}"#),
         ),
+    }
+}
+
+/// `/model/{modelId}/converse[-stream]` or `/model/{modelId}/invoke[-with-response-stream]`.
+fn bedrock_api(path: &str) -> Option<Api> {
+    match path.rsplit_once('/')?.1 {
+        "converse" | "converse-stream" => Some(Api::BedrockConverse),
+        "invoke" | "invoke-with-response-stream" => Some(Api::BedrockInvoke),
+        _ => None,
     }
 }
 

@@ -14,6 +14,7 @@ pub const HOSTS: &[&str] = &[
     "aisensor-test.openai.azure.com",
     "llm.internal.example",
     "generativelanguage.googleapis.com",
+    "bedrock-runtime.us-east-1.amazonaws.com",
     "localhost",
 ];
 

@@ -182,20 +182,45 @@ fn the_official_node_sdks_are_captured() {
     official_sdks_are_captured("JS", "node", Env::node_sdk);
 }
 
-/// The SDK calls each official-SDK test makes: (provider, client mode), and what the events
-/// must then say: (model, operation, streamed, tool call, input tokens, output tokens).
+/// Which official-SDK tests make a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sdks {
+    /// Both the Python and the Node.js test.
+    All,
+    /// The Python test only: boto3 is the AWS SDK the tests install (the AWS SDK for
+    /// JavaScript is not among `tests/clients/node-sdk`'s packages).
+    Python,
+}
+
+impl Sdks {
+    /// Whether the test of `lang` (as [`official_sdks_are_captured`] names it) makes the call.
+    fn include(self, lang: &str) -> bool {
+        self == Sdks::All || lang == "Python"
+    }
+}
+
+const BEDROCK_MODEL: &str = "anthropic.claude-3-5-sonnet-20241022-v2:0";
+
+/// The SDK calls each official-SDK test makes: (which tests, provider, client mode), and what
+/// the events must then say: (model, operation, streamed, tool call, input tokens, output
+/// tokens).
 #[allow(clippy::type_complexity)]
 #[rustfmt::skip] // a table: one call per line
-const SDK_CALLS: &[(&str, &str, (&str, &str, bool, &str, &str, &str))] = &[
-    ("openai", "plain", ("gpt-4o", "chat", false, "get_weather", "82", "17")),
-    ("openai", "stream", ("gpt-4o", "chat", true, "get_weather", "82", "17")),
-    ("openai", "responses", ("gpt-4o", "chat", false, "get_weather", "75", "18")),
-    ("openai", "responses-stream", ("gpt-4o", "chat", true, "get_weather", "75", "18")),
-    ("openai", "embeddings", ("text-embedding-3-small", "embeddings", false, "<NA>", "8", "0")),
-    ("anthropic", "plain", ("claude-sonnet-4-5", "chat", false, "get_weather", "397", "58")),
-    ("anthropic", "stream", ("claude-sonnet-4-5", "chat", true, "get_weather", "397", "58")),
-    ("gemini", "plain", ("gemini-2.5-flash", "generate_content", false, "get_weather", "61", "16")),
-    ("gemini", "stream", ("gemini-2.5-flash", "generate_content", true, "get_weather", "61", "16")),
+const SDK_CALLS: &[(Sdks, &str, &str, (&str, &str, bool, &str, &str, &str))] = &[
+    (Sdks::All, "openai", "plain", ("gpt-4o", "chat", false, "get_weather", "82", "17")),
+    (Sdks::All, "openai", "stream", ("gpt-4o", "chat", true, "get_weather", "82", "17")),
+    (Sdks::All, "openai", "responses", ("gpt-4o", "chat", false, "get_weather", "75", "18")),
+    (Sdks::All, "openai", "responses-stream", ("gpt-4o", "chat", true, "get_weather", "75", "18")),
+    (Sdks::All, "openai", "embeddings", ("text-embedding-3-small", "embeddings", false, "<NA>", "8", "0")),
+    (Sdks::All, "anthropic", "plain", ("claude-sonnet-4-5", "chat", false, "get_weather", "397", "58")),
+    (Sdks::All, "anthropic", "stream", ("claude-sonnet-4-5", "chat", true, "get_weather", "397", "58")),
+    (Sdks::All, "gemini", "plain", ("gemini-2.5-flash", "generate_content", false, "get_weather", "61", "16")),
+    (Sdks::All, "gemini", "stream", ("gemini-2.5-flash", "generate_content", true, "get_weather", "61", "16")),
+    // Converse, ConverseStream, InvokeModel, InvokeModelWithResponseStream (Anthropic body).
+    (Sdks::Python, "bedrock", "plain", (BEDROCK_MODEL, "chat", false, "get_weather", "410", "61")),
+    (Sdks::Python, "bedrock", "stream", (BEDROCK_MODEL, "chat", true, "get_weather", "410", "61")),
+    (Sdks::Python, "bedrock", "invoke", (BEDROCK_MODEL, "chat", false, "get_weather", "397", "58")),
+    (Sdks::Python, "bedrock", "invoke-stream", (BEDROCK_MODEL, "chat", true, "get_weather", "397", "58")),
 ];
 
 /// Runs an official SDK (`lang` as its user agent names the language, `proc_name` the
@@ -209,7 +234,10 @@ fn official_sdks_are_captured(
     let mut host = live(json!({}));
     let env = Env::start().unwrap();
     let mut runs = Vec::new();
-    for &(provider, mode, want) in SDK_CALLS {
+    for &(sdks, provider, mode, want) in SDK_CALLS {
+        if !sdks.include(lang) {
+            continue;
+        }
         let child = run(&env, provider, mode).unwrap();
         let pid = child.id();
         wait_ok(child).unwrap();
@@ -230,6 +258,8 @@ fn official_sdks_are_captured(
         let (server, sdk) = match provider {
             "openai" => ("api.openai.com", format!("OpenAI/{lang}")),
             "anthropic" => ("api.anthropic.com", format!("Anthropic/{lang}")),
+            // Boto3/1.43.11 md/Botocore#1.43.11 ua/2.1 os/linux#... lang/python#3.11.7 ...
+            "bedrock" => ("bedrock-runtime.us-east-1.amazonaws.com", "Boto3/".into()),
             // google-genai-sdk/1.x gl-python/3.11 ..., google-genai-sdk/2.x gl-node/v20 ...
             _ => (
                 "generativelanguage.googleapis.com",
@@ -238,6 +268,7 @@ fn official_sdks_are_captured(
         };
         let provider = match provider {
             "gemini" => "gcp.gemini",
+            "bedrock" => "aws.bedrock",
             p => p,
         };
         for r in [req, resp] {
@@ -258,6 +289,16 @@ fn official_sdks_are_captured(
             .unwrap_or("")
             .to_string();
         assert!(ua.starts_with(&sdk), "{what}: user agent {ua:?}");
+        if provider == "aws.bedrock" {
+            // SigV4: known by its access key id's fingerprint; neither the id nor the
+            // signature is in the event.
+            let raw = resp.json().to_string();
+            assert!(!raw.contains("AKIAE2ETESTKEY"), "{what}: {raw}");
+            let creds = &resp.json()["credentials"];
+            assert_eq!(creds[0]["kind"], "aws_sigv4", "{what}: {creds}");
+            // The first 12 hex digits of the SHA-256 of `AKIAE2ETESTKEY000000`.
+            assert_eq!(creds[0]["fingerprint"], "5e889457319a", "{what}");
+        }
     }
     assert_eq!(metric(&mut host, "parse_failures"), 0);
     assert_eq!(metric(&mut host, "provider_errors"), 0);
