@@ -58,11 +58,11 @@ ai_fields! {
 
     // The AI call.
     "ai.provider" = provider(p) -> Option<CString> {
-        "AI provider, as OpenTelemetry `gen_ai.provider.name` names it (`openai`, `anthropic`, `gcp.gemini`, ...), or `unknown` for an unrecognised host speaking a known AI API."
+        "AI provider, as OpenTelemetry `gen_ai.provider.name` names it (`openai`, `anthropic`, `gcp.gemini`, `aws.bedrock`, ...), or `unknown` for an unrecognised host speaking a known AI API."
         ai(p).and_then(|a| text(&a.provider))
     }
     "ai.operation" = operation(p) -> Option<CString> {
-        "AI operation: `chat` (OpenAI chat completions and responses, Anthropic messages), `generate_content` (Gemini) or `embeddings`."
+        "AI operation: `chat` (OpenAI chat completions and responses, Anthropic messages, Bedrock), `generate_content` (Gemini) or `embeddings`."
         ai(p).and_then(|a| text(&a.operation))
     }
     "ai.model" = model(p) -> Option<CString> {
