@@ -151,6 +151,87 @@ fn every_fixture_at_every_read_size_gives_the_same_events() {
     }
 }
 
+const CONVERSE_BODY: &str = r#"{"messages":[{"role":"user","content":[{"text":"Weather in Paris?"}]}],"toolConfig":{"tools":[{"toolSpec":{"name":"get_weather","inputSchema":{"json":{}}}}]}}"#;
+const INVOKE_BODY: &str = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1024,"messages":[{"role":"user","content":"Weather in Paris?"}],"tools":[{"name":"get_weather","input_schema":{}}]}"#;
+const SIGV4: &str = "Authorization: AWS4-HMAC-SHA256 Credential=AKIAE2ETESTKEY000000/20261202/us-east-1/bedrock/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7\r\nX-Amz-Security-Token: IQoJb3JpZ2luX2VjEJrSECRETSESSIONTOKEN\r\n";
+
+#[test]
+fn bedrock_exchanges_json_and_binary_event_streams_at_every_read_size() {
+    let host = "bedrock-runtime.us-east-1.amazonaws.com";
+    let model = "anthropic.claude-3-5-sonnet-20241022-v2%3A0";
+    let cases = [
+        (
+            "bedrock-converse-tools",
+            "converse",
+            CONVERSE_BODY,
+            false,
+            (410, 61),
+        ),
+        (
+            "bedrock-converse-tools-stream",
+            "converse-stream",
+            CONVERSE_BODY,
+            true,
+            (410, 61),
+        ),
+        (
+            "bedrock-invoke-tools",
+            "invoke",
+            INVOKE_BODY,
+            false,
+            (397, 58),
+        ),
+        (
+            "bedrock-invoke-tools-stream",
+            "invoke-with-response-stream",
+            INVOKE_BODY,
+            true,
+            (397, 58),
+        ),
+    ];
+    for (name, op, body, stream, (input, output)) in cases {
+        let req = request(host, &format!("/model/{model}/{op}"), body, SIGV4);
+        let resp = fixture(name);
+        for read_size in [1, 13, 500, 16384] {
+            let (events, p) = exchange(&req, &resp, read_size);
+            let what = format!("{name}/{read_size}");
+            assert_eq!(p.counters().parse_failures, 0, "{what}");
+            assert_eq!(p.counters().provider_errors, 0, "{what}");
+            assert_eq!(events.len(), 2, "{what}");
+            let ai = events[1].ai.as_ref().unwrap();
+            assert_eq!(ai.provider, "aws.bedrock", "{what}");
+            assert_eq!(
+                ai.model, "anthropic.claude-3-5-sonnet-20241022-v2:0",
+                "{what}"
+            );
+            assert_eq!(ai.tools_declared, ["get_weather"], "{what}");
+            assert_eq!(ai.stream, stream, "{what}");
+            assert_eq!(ai.tool_calls[0].name, "get_weather", "{what}");
+            let u = ai.usage.as_ref().unwrap();
+            assert_eq!((u.input, u.output), (input, output), "{what}");
+            let kinds: Vec<_> = events[1]
+                .credentials
+                .iter()
+                .map(|c| c.kind.as_str())
+                .collect();
+            assert_eq!(kinds, ["aws_sigv4", "aws_session_token"], "{what}");
+            let json = String::from_utf8_lossy(&events[1].to_json()).into_owned();
+            for secret in ["AKIAE2ETESTKEY", "5d672d79", "SECRETSESSIONTOKEN"] {
+                assert!(!json.contains(secret), "{what}: {secret} in {json}");
+            }
+        }
+    }
+    let req = request(
+        host,
+        &format!("/model/{model}/converse"),
+        CONVERSE_BODY,
+        SIGV4,
+    );
+    let (events, _) = exchange(&req, &fixture("bedrock-converse-error"), 100);
+    assert_eq!(events[1].http.as_ref().unwrap().status, Some(429));
+    assert_eq!(events[1].ai.as_ref().unwrap().error, "ThrottlingException");
+}
+
 #[test]
 fn error_responses_are_reported() {
     let req = request(
