@@ -181,7 +181,7 @@ pub(super) fn converse_response(v: &Value) -> ResponseInfo {
 /// ConverseStream: `messageStart`, `contentBlockStart` (a tool call's id and name),
 /// `contentBlockDelta` (text, or a fragment of a tool call's input JSON), `contentBlockStop`,
 /// `messageStop` (the stop reason), `metadata` (usage).
-fn converse_stream(msgs: &[Message]) -> Result<ResponseInfo, ProviderError> {
+pub(super) fn converse_stream(msgs: &[Message]) -> Result<ResponseInfo, ProviderError> {
     let mut r = ResponseInfo::default();
     // content block index → position in r.tool_calls
     let mut calls: Vec<(u64, usize)> = Vec::new();
@@ -327,7 +327,7 @@ pub(super) fn invoke_response(v: &Value) -> ResponseInfo {
 /// the base64 of one of the model provider's own stream events. Anthropic's are read by the
 /// Anthropic adapter; for any model, Bedrock adds `amazon-bedrock-invocationMetrics` (token
 /// counts) to the last one.
-fn invoke_stream(msgs: &[Message]) -> Result<ResponseInfo, ProviderError> {
+pub(super) fn invoke_stream(msgs: &[Message]) -> Result<ResponseInfo, ProviderError> {
     let mut r = ResponseInfo::default();
     let mut events = Vec::new();
     let mut metrics = None;
@@ -381,18 +381,6 @@ fn invoke_stream(msgs: &[Message]) -> Result<ResponseInfo, ProviderError> {
         });
     }
     Ok(r)
-}
-
-/// A Bedrock event stream, Converse's or InvokeModel's.
-pub(super) fn event_stream(
-    converse: bool,
-    msgs: &[Message],
-) -> Result<ResponseInfo, ProviderError> {
-    if converse {
-        converse_stream(msgs)
-    } else {
-        invoke_stream(msgs)
-    }
 }
 
 /// What Bedrock says in the response head: the error kind (`x-amzn-ErrorType`), token counts

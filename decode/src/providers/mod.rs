@@ -322,8 +322,8 @@ pub fn parse_aws_event_stream(
     msgs: &[eventstream::Message],
 ) -> Result<ResponseInfo, ProviderError> {
     match api {
-        Api::BedrockConverse => bedrock::event_stream(true, msgs),
-        Api::BedrockInvoke => bedrock::event_stream(false, msgs),
+        Api::BedrockConverse => bedrock::converse_stream(msgs),
+        Api::BedrockInvoke => bedrock::invoke_stream(msgs),
         _ => Err(ProviderError::BadStream(
             "an AWS event stream from an API that sends none".into(),
         )),
