@@ -55,23 +55,61 @@ fn sigv4_access_key_id(params: &str) -> Option<&str> {
         .filter(|id| !id.is_empty())
 }
 
+/// Key formats by the prefix their issuers publish, longest prefixes first: (prefix, kind,
+/// the length under which a token with that prefix in free text is not taken for a key).
+const KEY_FORMATS: &[(&str, &str, usize)] = &[
+    ("sk-ant-", "anthropic_api_key", 40),
+    ("sk-proj-", "openai_api_key", 40),
+    ("sk-svcacct-", "openai_api_key", 40),
+    ("sk-or-", "openrouter_api_key", 40),
+    ("sk-", "openai_api_key", 40),
+    ("AIza", "google_api_key", 39),
+    ("gsk_", "groq_api_key", 40),
+    ("xai-", "xai_api_key", 40),
+    ("hf_", "huggingface_token", 30),
+    // AWS access key ids: long-term (AKIA) and temporary (ASIA), 20 characters.
+    ("AKIA", "aws_access_key_id", 20),
+    ("ASIA", "aws_access_key_id", 20),
+    ("github_pat_", "github_token", 50),
+    ("ghp_", "github_token", 40),
+    ("gho_", "github_token", 40),
+    ("ghu_", "github_token", 40),
+    ("ghs_", "github_token", 40),
+    ("ghr_", "github_token", 40),
+    ("glpat-", "gitlab_token", 26),
+    ("xoxb-", "slack_token", 24),
+    ("xoxp-", "slack_token", 24),
+    ("xoxa-", "slack_token", 24),
+    ("xoxr-", "slack_token", 24),
+    ("sk_live_", "stripe_secret_key", 24),
+    ("rk_live_", "stripe_secret_key", 24),
+    ("npm_", "npm_token", 40),
+];
+
+/// The shortest key of [`KEY_FORMATS`].
+const MIN_KEY_LEN: usize = 20;
+
+/// The bytes keys are made of.
+const TOKEN_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        i += 1;
+    }
+    t
+};
+
+fn key_format(token: &str) -> Option<(&'static str, usize)> {
+    KEY_FORMATS
+        .iter()
+        .find(|(p, _, _)| token.starts_with(p))
+        .map(|&(_, kind, min)| (kind, min))
+}
+
 fn kind_of(scheme: &str, secret: &str) -> &'static str {
-    // Prefixes published by the providers for their key formats.
-    const PREFIXES: &[(&str, &str)] = &[
-        ("sk-ant-", "anthropic_api_key"),
-        ("sk-proj-", "openai_api_key"),
-        ("sk-svcacct-", "openai_api_key"),
-        ("sk-or-", "openrouter_api_key"),
-        ("sk-", "openai_api_key"),
-        ("AIza", "google_api_key"),
-        ("gsk_", "groq_api_key"),
-        ("xai-", "xai_api_key"),
-        ("hf_", "huggingface_token"),
-        // AWS access key ids: long-term (AKIA) and temporary (ASIA).
-        ("AKIA", "aws_access_key_id"),
-        ("ASIA", "aws_access_key_id"),
-    ];
-    if let Some((_, kind)) = PREFIXES.iter().find(|(p, _)| secret.starts_with(p)) {
+    if let Some((kind, _)) = key_format(secret) {
         return kind;
     }
     match scheme {
@@ -123,6 +161,76 @@ pub fn redact_in_place(text: &mut String) {
     }
 }
 
+/// Secrets most often pasted or read into a prompt (an agent that ran `cat .env`): the most
+/// found in one body at all.
+const MAX_BODY_SECRETS: usize = 16;
+
+/// Keys and private keys in a request body (the conversation sent to a model), each reduced
+/// to kind and fingerprint, once each; `source` is `request_body`. Only formats with a
+/// published prefix count, each at its full length: a word like `sk-learn` is no key. JSON
+/// escapes (`\n`) end a token, so a key right after an escaped newline is still found.
+pub fn find_in_body(body: &[u8]) -> Vec<Credential> {
+    let mut found: Vec<Credential> = Vec::new();
+    let mut add = |kind: &str, secret: &[u8]| {
+        let fp = fingerprint_bytes(secret);
+        if found.len() < MAX_BODY_SECRETS && !found.iter().any(|c| c.fingerprint == fp) {
+            found.push(Credential {
+                source: "request_body".into(),
+                kind: kind.into(),
+                fingerprint: fp,
+            });
+        }
+    };
+    // Keys are runs of at least MIN_KEY_LEN token bytes, so only every MIN_KEY_LEN-th byte
+    // needs a look: a run that long covers one of them. Prose, whose words are short, is
+    // mostly skipped.
+    let n = body.len();
+    let mut p = MIN_KEY_LEN - 1;
+    while p < n {
+        if !TOKEN_BYTE[usize::from(body[p])] {
+            p += MIN_KEY_LEN;
+            continue;
+        }
+        let mut start = p;
+        while start > 0 && TOKEN_BYTE[usize::from(body[start - 1])] {
+            start -= 1;
+        }
+        let mut end = p + 1;
+        while end < n && TOKEN_BYTE[usize::from(body[end])] {
+            end += 1;
+        }
+        // In JSON text `\nAKIA...` is a newline and a key: the escape's letter (or `\uXXXX`)
+        // is no part of the token. An even run of backslashes is escaped backslashes.
+        let slashes = body[..start]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count();
+        if slashes % 2 == 1 {
+            start = (start + if body[start] == b'u' { 5 } else { 1 }).min(end);
+        }
+        if end - start >= MIN_KEY_LEN {
+            // Only ASCII here, so the slice is UTF-8.
+            let token = std::str::from_utf8(&body[start..end]).unwrap_or("");
+            if let Some((kind, min)) = key_format(token) {
+                if token.len() >= min {
+                    add(kind, token.as_bytes());
+                }
+            }
+        }
+        p = end + MIN_KEY_LEN;
+    }
+    // PEM private keys: `-----BEGIN [RSA |EC |OPENSSH ]PRIVATE KEY-----` and the key after it.
+    for at in memchr::memmem::find_iter(body, b"PRIVATE KEY-----") {
+        let head = &body[at.saturating_sub(24)..at];
+        if memchr::memmem::find(head, b"-----BEGIN").is_some() {
+            let key = &body[at..body.len().min(at + 16 + 96)];
+            add("private_key", key);
+        }
+    }
+    found
+}
+
 /// Maximal runs of characters that can make up a key, with their byte offsets.
 fn tokens(text: &str) -> impl Iterator<Item = (usize, &str)> {
     let is_part = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
@@ -146,7 +254,11 @@ fn tokens(text: &str) -> impl Iterator<Item = (usize, &str)> {
 
 /// First 12 hex digits of the SHA-256 of the secret: tells keys apart, reveals nothing usable.
 pub fn fingerprint(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
+    fingerprint_bytes(secret.as_bytes())
+}
+
+fn fingerprint_bytes(secret: &[u8]) -> String {
+    let digest = Sha256::digest(secret);
     digest[..6].iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -205,6 +317,50 @@ mod tests {
         assert_eq!(c.kind, "aws_session_token");
         assert!(!format!("{c:?}").contains("IQoJb3"));
         assert!(!redact("aws --key AKIAE2ETESTKEY000000 s3 ls").contains("AKIAE2E"));
+    }
+
+    #[test]
+    fn keys_and_private_keys_in_a_body_are_found_once_each_and_never_copied() {
+        let aws = "AKIAIOSFODNN7EXAMPLE";
+        let gh = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
+        let pem =
+            "-----BEGIN OPENSSH PRIVATE KEY-----\\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ";
+        // As a JSON body carries what an agent read: escaped newlines, quotes.
+        let body = format!(
+            r#"{{"messages":[{{"role":"user","content":"here is .env:\nAWS_ACCESS_KEY_ID={aws}\nGH={gh}\n{pem}\nagain {aws}"}}],"model":"gpt-4o"}}"#
+        );
+        let found = find_in_body(body.as_bytes());
+        let kinds: Vec<&str> = found.iter().map(|c| c.kind.as_str()).collect();
+        assert_eq!(kinds, ["aws_access_key_id", "github_token", "private_key"]);
+        assert_eq!(found[0].fingerprint, fingerprint(aws));
+        assert!(found.iter().all(|c| c.source == "request_body"));
+        let shown = format!("{found:?}");
+        assert!(
+            !shown.contains("IOSFODNN") && !shown.contains("0123456789abc"),
+            "{shown}"
+        );
+
+        // Words with a key's prefix are not keys; nor is a short prefix match.
+        let prose =
+            br#"{"content":"use sk-learn or sk-learn-intro-to-machine-learning, ghp_short, AKIA"}"#;
+        assert!(find_in_body(prose).is_empty(), "{:?}", find_in_body(prose));
+        // Garbage and cut bodies: no panic, bounded.
+        assert!(find_in_body(b"\\").is_empty());
+        assert!(find_in_body(&[0xff, b'A', b'K', 0xfe]).is_empty());
+        assert!(KEY_FORMATS.iter().all(|f| f.2 >= MIN_KEY_LEN));
+        // At the very start and end, after `\u0020`, and after an escaped backslash.
+        for body in [
+            aws.to_string(),
+            format!("x={aws}"),
+            format!(r#""\u0020{aws}""#),
+            format!(r#""C:\\{aws}""#),
+        ] {
+            let found = find_in_body(body.as_bytes());
+            assert_eq!(found.len(), 1, "{body}");
+            assert_eq!(found[0].fingerprint, fingerprint(aws), "{body}");
+        }
+        let many: String = (0..100).map(|i| format!("AKIA{i:016} ")).collect();
+        assert_eq!(find_in_body(many.as_bytes()).len(), MAX_BODY_SECRETS);
     }
 
     #[test]

@@ -661,3 +661,52 @@ fn a_generic_api_path_on_an_unknown_host_needs_a_body_that_names_a_model() {
     assert_eq!(events.len(), 2);
     assert!(p.counters().provider_errors >= 1);
 }
+
+#[test]
+fn keys_sent_to_the_model_are_named_by_kind_and_fingerprint_only() {
+    let aws = "AKIAIOSFODNN7EXAMPLE";
+    let gh = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
+    let body = format!(
+        r#"{{"model":"gpt-4o","messages":[{{"role":"user","content":"deploy with\nexport AWS_ACCESS_KEY_ID={aws}\nand {gh}"}}]}}"#
+    );
+    let req = request("api.openai.com", "/v1/chat/completions", &body, "");
+    let resp = fixture("openai-chat");
+    for capture_content in [false, true] {
+        let mut p = Pipeline::new(Config {
+            capture_content,
+            ..Config::default()
+        });
+        let mut events = Vec::new();
+        let mut emit = |e: Emitted| events.push(e.payload);
+        p.on_bytes(
+            &rec(Direction::Write, 1_000, 0xabc, &req),
+            &mut CommOnly,
+            &mut emit,
+        );
+        p.on_bytes(
+            &rec(Direction::Read, 2_000, 0xabc, &resp),
+            &mut CommOnly,
+            &mut emit,
+        );
+        assert_eq!(events.len(), 2);
+        for e in &events {
+            let kinds: Vec<&str> = e.secrets.iter().map(|s| s.kind.as_str()).collect();
+            assert_eq!(kinds, ["aws_access_key_id", "github_token"], "{}", e.kind);
+            let json = String::from_utf8_lossy(&e.to_json()).into_owned();
+            assert!(
+                !json.contains("IOSFODNN") && !json.contains("0123456789abcdefghij"),
+                "{json}"
+            );
+        }
+        let prompt = events[0].content.as_ref().map(|c| c.prompt.as_str());
+        if capture_content {
+            // the prompt is kept, its keys are not
+            assert!(
+                prompt.unwrap().contains("<redacted:aws_access_key_id:"),
+                "{prompt:?}"
+            );
+        } else {
+            assert_eq!(prompt, None);
+        }
+    }
+}

@@ -37,6 +37,10 @@ pub struct Payload {
     /// Credentials seen in the exchange, reduced to kind and fingerprint: never the secret.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub credentials: Vec<Credential>,
+    /// Keys and private keys found in the request body, i.e. sent to the model (source
+    /// `request_body`), reduced the same way.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<Credential>,
 }
 
 fn is_zero(v: &u64) -> bool {

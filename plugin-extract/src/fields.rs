@@ -243,6 +243,20 @@ ai_fields! {
         "Fingerprints of those credentials (first 12 hex digits of their SHA-256): tell keys apart without revealing them."
         texts(p.credentials.iter().map(|c| &c.fingerprint))
     }
+
+    // Keys in what was sent to the model, reduced the same way.
+    "ai.secrets" = secret_kinds(p) -> Vec<CString> {
+        "Kinds of the keys found in the request body, i.e. sent to the model (`aws_access_key_id`, `github_token`, `private_key`, `openai_api_key`, ...), once per key."
+        texts(p.secrets.iter().map(|c| &c.kind))
+    }
+    "ai.secrets.fingerprints" = secret_fingerprints(p) -> Vec<CString> {
+        "Fingerprints of those keys (first 12 hex digits of their SHA-256)."
+        texts(p.secrets.iter().map(|c| &c.fingerprint))
+    }
+    "ai.secrets.count" = secret_count(p) -> Option<u64> {
+        "How many distinct keys the request body carried (0 when none)."
+        (p.kind == kind::AI_REQUEST || p.kind == kind::AI_RESPONSE).then_some(p.secrets.len() as u64)
+    }
 }
 
 fn ai(p: &Payload) -> Option<&Ai> {

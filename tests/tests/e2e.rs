@@ -25,6 +25,7 @@ const FIELDS: &[&str] = &[
     "ai.server",
     "ai.http.status",
     "ai.exchange_id",
+    "ai.secrets.count",
 ];
 
 const OPENAI_KEY: &str = "Authorization: Bearer sk-proj-e2eTESTKEY0123456789";
@@ -394,6 +395,50 @@ fn ten_thousand_keep_alive_requests_lose_nothing() {
             || name.contains("provider_errors")
             || name.contains("resync");
         assert!(!is_loss || *value == 0, "loss counter {name} = {value}");
+    }
+}
+
+#[test]
+fn a_key_in_a_prompt_is_reported_by_kind_and_never_copied() {
+    // An agent that read a .env file sends it to the model with the conversation.
+    let _g = serial();
+    let mut host = live(json!({}));
+    let env = Env::start().unwrap();
+    let aws = "AKIAIOSFODNN7EXAMPLE";
+    let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAzaisensorTestKeyMaterial0123456789";
+    let mut body: serde_json::Value =
+        serde_json::from_str(&anthropic_body("claude-sonnet-4-5", false, true)).unwrap();
+    body["messages"][0]["content"] = json!(format!(
+        "Fix the deploy. .env:\nAWS_ACCESS_KEY_ID={aws}\nid_rsa:\n{pem}"
+    ));
+    let child = env
+        .python(
+            "api.anthropic.com",
+            "/v1/messages",
+            &body.to_string(),
+            1,
+            &[ANTHROPIC_KEY, ANTHROPIC_VERSION],
+        )
+        .unwrap();
+    let pid = child.id();
+    wait_ok(child).unwrap();
+    let events = events_of(&mut host, &[pid], 2, Duration::from_secs(20));
+    assert_eq!(events.len(), 2);
+    for e in &events {
+        assert_eq!(e.get("ai.secrets.count"), "2", "{}", e.get("ai.kind"));
+        let json = e.json();
+        let kinds: Vec<&str> = json["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["aws_access_key_id", "private_key"]);
+        let text = json.to_string();
+        assert!(
+            !text.contains("IOSFODNN") && !text.contains("MIIEowIBAAKCAQEA"),
+            "{text}"
+        );
     }
 }
 

@@ -44,6 +44,8 @@ struct AiRequest {
     conn: payload::Conn,
     http: Http,
     credentials: Vec<Credential>,
+    /// Keys found in the request body: what the conversation carried to the model.
+    secrets: Vec<Credential>,
 }
 
 impl Ctx<'_> {
@@ -75,9 +77,10 @@ impl Ctx<'_> {
             self.counters.non_ai_exchanges += 1;
             return pending;
         };
-        let info = self
-            .body(head, &msg.body)
-            .and_then(|body| providers::parse_request_for(&detected, &body).ok());
+        let body = self.body(head, &msg.body);
+        let info = body
+            .as_deref()
+            .and_then(|body| providers::parse_request_for(&detected, body).ok());
         if !providers::confirmed(&detected, info.as_ref()) {
             self.counters.non_ai_exchanges += 1;
             return pending;
@@ -118,6 +121,10 @@ impl Ctx<'_> {
                 .filter(|(n, _)| secrets::CREDENTIAL_HEADERS.contains(&n.as_str()))
                 .map(|(n, v)| secrets::credential(n, v))
                 .collect(),
+            secrets: body
+                .as_deref()
+                .map(secrets::find_in_body)
+                .unwrap_or_default(),
             detected,
         });
         let payload = self.payload(kind::AI_REQUEST, hdr.ts_ns, &ai, None, |_| {});
@@ -187,8 +194,10 @@ impl Ctx<'_> {
             tools_declared: req.info.tools_declared.clone(),
             ..Default::default()
         };
+        // Captured text keeps its keys out too: content goes to alert outputs.
+        let text = |t: &str| secrets::redact(&cap(t, self.cfg.max_content_bytes)).into_owned();
         let mut content = self.cfg.capture_content.then(|| Content {
-            prompt: cap(&req.info.prompt, self.cfg.max_content_bytes),
+            prompt: text(&req.info.prompt),
             completion: String::new(),
         });
         if let Some(r) = resp {
@@ -199,7 +208,7 @@ impl Ctx<'_> {
             ai.finish_reasons = r.finish_reasons.clone();
             ai.error = r.error.clone();
             if let Some(c) = content.as_mut() {
-                c.completion = cap(&r.completion, self.cfg.max_content_bytes);
+                c.completion = text(&r.completion);
             }
         }
         finish(&mut ai);
@@ -214,6 +223,7 @@ impl Ctx<'_> {
             ai: Some(ai),
             content,
             credentials: req.credentials.clone(),
+            secrets: req.secrets.clone(),
         }
     }
 
