@@ -120,37 +120,101 @@ fn kind_of(scheme: &str, secret: &str) -> &'static str {
     }
 }
 
-/// `text` with every token that looks like an API key, and the token after `Bearer`, replaced
-/// by `<redacted:KIND:FINGERPRINT>`: for command lines, which carry keys more often than
-/// one would hope (`curl -H "Authorization: Bearer sk-..."`).
+/// Words whose value, after `=` or `:`, is a secret (`password=...`, `"api_key": "..."`,
+/// `X-Amz-Signature=...`, `AWS_SECRET_ACCESS_KEY=...`), lower-case.
+const SECRET_NAMES: &[&str] = &[
+    "key",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "credential",
+    "signature",
+];
+
+/// Authorization schemes: the word after one of these is a credential.
+const AUTH_SCHEMES: &[&str] = &["bearer", "basic", "token"];
+
+/// `text` with what looks like a secret replaced by `<redacted:KIND:FINGERPRINT>`: tokens with
+/// a published key prefix, JSON web tokens, the credential after an authorization scheme
+/// (`Bearer`, `Basic`, `token`), the value of a secret-named setting, and PEM private keys.
+/// For text that goes into events as is: command lines (`curl -H "Authorization: Bearer
+/// sk-..."`), URL paths, tool-call arguments, error messages, captured content.
 pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
-    let is_key = |t: &str| {
-        t.len() >= 16
-            && kind_of("", t) != "api_key"
-            && t.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    };
-    let mut out = String::new();
-    let mut last = 0;
-    let mut after_bearer = false;
+    // Byte ranges to replace, with their kind; they may overlap, merged below.
+    let mut spans: Vec<(usize, usize, &'static str)> = Vec::new();
+    let mut after_scheme = None;
     for (start, token) in tokens(text) {
-        let secret = after_bearer && token.len() >= 8 || is_key(token);
-        after_bearer = token.eq_ignore_ascii_case("bearer");
-        if secret {
-            out.push_str(&text[last..start]);
-            out.push_str(&format!(
-                "<redacted:{}:{}>",
-                kind_of("bearer", token),
-                fingerprint(token)
-            ));
-            last = start + token.len();
+        let end = start + token.len();
+        if let Some(scheme) = after_scheme.take() {
+            if token.len() >= 8 {
+                spans.push((start, end, kind_of(scheme, token)));
+                continue;
+            }
+        }
+        if let Some(scheme) = AUTH_SCHEMES.iter().find(|s| s.eq_ignore_ascii_case(token)) {
+            after_scheme = Some(*scheme);
+        } else if token.len() >= 16 && key_format(token).is_some() {
+            spans.push((start, end, kind_of("", token)));
+        } else if token.len() >= 16 && token.starts_with("eyJ") {
+            spans.push((start, end, "jwt"));
+        } else if SECRET_NAMES.iter().any(|n| contains_ignore_case(token, n)) {
+            if let Some((v0, v1)) = named_value(text, end) {
+                spans.push((v0, v1, "secret"));
+            }
         }
     }
-    if last == 0 {
+    for at in memchr::memmem::find_iter(text.as_bytes(), "PRIVATE KEY-----") {
+        let from = at + "PRIVATE KEY-----".len();
+        let to = memchr::memmem::find(&text.as_bytes()[from..], b"-----END")
+            .map_or(text.len(), |n| from + n);
+        spans.push((from, to, "private_key"));
+    }
+    if spans.is_empty() {
         return std::borrow::Cow::Borrowed(text);
+    }
+    spans.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (start, end, kind) in spans {
+        if start < last {
+            continue; // inside a span already replaced
+        }
+        out.push_str(&text[last..start]);
+        let secret = &text[start..end];
+        out.push_str(&format!("<redacted:{kind}:{}>", fingerprint(secret)));
+        last = end;
     }
     out.push_str(&text[last..]);
     std::borrow::Cow::Owned(out)
+}
+
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// The value after the name ending at `at`: `=value`, `: value`, `":"value"`. Numbers and
+/// values shorter than 6 characters are not taken for secrets (`"max_tokens": 1024`).
+fn named_value(text: &str, at: usize) -> Option<(usize, usize)> {
+    let rest = &text[at..];
+    let sep = rest.find(|c: char| !matches!(c, '"' | '\'' | ' '))?;
+    if !matches!(rest[sep..].chars().next(), Some(':' | '=')) {
+        return None;
+    }
+    let after = &rest[sep + 1..];
+    let skip = after.find(|c: char| !matches!(c, '"' | '\'' | ' ' | '\\'))?;
+    let value = &after[skip..];
+    let len = value
+        .find(|c: char| c.is_whitespace() || "\"'\\,;&)}]<>".contains(c))
+        .unwrap_or(value.len());
+    let v = &value[..len];
+    if v.len() < 6 || v.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    let start = at + sep + 1 + skip;
+    Some((start, start + len))
 }
 
 /// [`redact`] in place: for text that goes into events as is (command lines, URL paths, the
@@ -361,6 +425,35 @@ mod tests {
         }
         let many: String = (0..100).map(|i| format!("AKIA{i:016} ")).collect();
         assert_eq!(find_in_body(many.as_bytes()).len(), MAX_BODY_SECRETS);
+    }
+
+    #[test]
+    fn every_usual_way_of_writing_a_secret_is_redacted() {
+        let cases = [
+            // (text, what must not survive)
+            (r#"{"command":"curl -H 'Authorization: token ghp_R3alLookingGithubToken0123456789ab' https://api.github.com"}"#, "R3alLooking"),
+            ("curl -H 'Authorization: Basic dXNlcjpzZWNyZXRwYXNzd29yZA==' x", "dXNlcjpz"),
+            (r#"{"AWS_SECRET_ACCESS_KEY":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}"#, "wJalrXUtn"),
+            ("export STRIPE=sk_live_51HabcdefGHIJKLmnopQRSTuv", "51Habcdef"),
+            ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig", "eyJzdWIiOi"),
+            ("psql postgres://app@db --password=hunter2secret", "hunter2secret"),
+            ("GET /v1/x?X-Amz-Signature=5d672d79c15b13162d92&X-Amz-Credential=AKIAE2E/2026", "5d672d79"),
+            ("key: -----BEGIN OPENSSH PRIVATE KEY-----\\nb3BlbnNzaC1rZXk\\n-----END OPENSSH PRIVATE KEY-----", "b3BlbnNzaC1rZXk"),
+            (r#"{"error":"Invalid API key sk-proj-LeakedKey0123456789abcdef"}"#, "LeakedKey"),
+        ];
+        for (text, secret) in cases {
+            let r = redact(text);
+            assert!(!r.contains(secret), "{text} -> {r}");
+            assert!(r.contains("<redacted:"), "{text} -> {r}");
+        }
+        // Settings that are no secrets stay.
+        for plain in [
+            r#"{"max_tokens": 1024, "model": "gpt-4o"}"#,
+            "the key: short",
+            "python3 agent.py --task sk-run",
+        ] {
+            assert_eq!(redact(plain), plain);
+        }
     }
 
     #[test]

@@ -710,3 +710,27 @@ fn keys_sent_to_the_model_are_named_by_kind_and_fingerprint_only() {
         }
     }
 }
+
+#[test]
+fn an_error_message_that_quotes_the_key_is_redacted() {
+    // Ollama and other OpenAI-compatible servers answer `"error": "<text>"`.
+    let key = "sk-proj-LeakedKey0123456789abcdef";
+    let body = format!(r#"{{"error":"Invalid API key {key} provided"}}"#);
+    let resp = format!(
+        "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let req = request(
+        "llm.internal",
+        "/v1/chat/completions",
+        r#"{"model":"llama3"}"#,
+        "",
+    );
+    let (events, _) = exchange(&req, resp.as_bytes(), 16384);
+    let err = &events[1].ai.as_ref().unwrap().error;
+    assert!(
+        err.starts_with("Invalid API key <redacted:openai_api_key:"),
+        "{err}"
+    );
+    assert!(!String::from_utf8_lossy(&events[1].to_json()).contains("LeakedKey"));
+}

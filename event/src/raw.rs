@@ -106,8 +106,9 @@ pub struct ProcRecord {
     pub filename: String,
 }
 
-/// `SSL_free(ssl)` was called: connection `ssl` of `hdr.pid` is over. It follows every
-/// record of that connection in the ring.
+/// `SSL_free(ssl)` was called: connection `ssl` of `hdr.pid` is over. It follows every record
+/// of that connection written before the free (records of calls another thread still has in
+/// flight on a freed SSL would be a use-after-free in the program itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FreeRecord {
     pub hdr: Header,

@@ -82,7 +82,7 @@ ai_fields! {
         ai(p).map(|a| a.stream)
     }
     "ai.error" = error(p) -> Option<CString> {
-        "Error the API reported (the body's error type, or the HTTP status class)."
+        "Error the API reported: its error type or code, else its message (secrets redacted, at most 256 characters), else `http_<status>`."
         ai(p).and_then(|a| text(&a.error))
     }
     "ai.finish_reason" = finish_reason(p) -> Option<CString> {
@@ -184,7 +184,7 @@ ai_fields! {
         http(p).and_then(|h| h.response_bytes)
     }
     "ai.http.version" = http_version(p) -> Option<CString> {
-        "HTTP version of the connection: `1.1` or `2`."
+        "HTTP version of the exchange: `1.0`, `1.1` or `2`."
         conn(p).and_then(|c| text(&c.http_version))
     }
     "ai.server" = server(p) -> Option<CString> {

@@ -160,8 +160,8 @@ static __always_inline int on_return(struct pt_regs *ctx, __u32 func)
 	int ret;
 
 	if (!stashed || stashed->func != func) {
-		/* Entered before we attached, or a nested call of another of the four functions
-		 * (not seen with OpenSSL 3, whose four functions do not call each other). */
+		/* Entered before we attached, or a nested call of another of the four read/write
+		 * functions (not seen with OpenSSL 3, whose four do not call each other). */
 		count(AISENSOR_CNT_UNMATCHED_RETURNS, 1);
 		return 0;
 	}

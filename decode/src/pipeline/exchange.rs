@@ -10,6 +10,9 @@ use aisensor_event::payload::{self, kind, Ai, Content, Credential, Http, Payload
 use aisensor_event::raw::Header;
 use aisensor_event::SCHEMA_VERSION;
 
+/// Characters of an API error message kept in `ai.error`.
+const MAX_ERROR_CHARS: usize = 256;
+
 /// Everything an exchange's stage needs from the pipeline.
 pub(super) struct Ctx<'a> {
     pub cfg: &'a Config,
@@ -149,6 +152,12 @@ impl Ctx<'_> {
         self.counters.provider_errors += u64::from(info.bad_events);
         for call in &mut info.tool_calls {
             secrets::redact_in_place(&mut call.arguments);
+        }
+        // A message may quote what the server rejected, the key included (`Invalid API key
+        // sk-...`): redacted, and cut to what an alert needs.
+        secrets::redact_in_place(&mut info.error);
+        if let Some((cut, _)) = info.error.char_indices().nth(MAX_ERROR_CHARS) {
+            info.error.truncate(cut);
         }
         if info.error.is_empty() && head.status >= 400 {
             info.error = format!("http_{}", head.status);
