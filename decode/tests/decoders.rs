@@ -7,7 +7,7 @@ use aisensor_decode::decode::encoding::decode_body;
 use aisensor_decode::decode::eventstream::{self, EventStreamParser};
 use aisensor_decode::decode::http1::{Limits, Message, MessageParser, Role};
 use aisensor_decode::decode::sse::{parse_all, SseEvent, SseParser};
-use aisensor_decode::providers::{self, Api, BodyFormat, RequestInfo, ResponseInfo};
+use aisensor_decode::providers::{self, Api, BodyFormat, InvokeFamily, RequestInfo, ResponseInfo};
 use aisensor_event::payload::{ToolCall, Usage};
 use std::path::Path;
 
@@ -427,7 +427,7 @@ fn responses() -> Vec<(&'static str, Api, u16, bool, ResponseInfo)> {
         ..an_tools(args)
     };
     let brc = Api::BedrockConverse;
-    let bri = Api::BedrockInvoke;
+    let bri = Api::BedrockInvoke(InvokeFamily::Anthropic);
     let gm = Api::GeminiGenerate;
     let oa = Api::OpenAiChat;
     let rs = Api::OpenAiResponses;
@@ -824,7 +824,14 @@ fn garbage_fails_cleanly_everywhere() {
             Api::OpenAiChat,
             Api::AnthropicMessages,
             Api::BedrockConverse,
-            Api::BedrockInvoke,
+            Api::BedrockInvoke(InvokeFamily::Anthropic),
+            Api::BedrockInvoke(InvokeFamily::Nova),
+            Api::BedrockInvoke(InvokeFamily::OpenAi),
+            Api::BedrockInvoke(InvokeFamily::Llama),
+            Api::BedrockInvoke(InvokeFamily::Titan),
+            Api::BedrockInvoke(InvokeFamily::Mistral),
+            Api::BedrockInvoke(InvokeFamily::Cohere),
+            Api::BedrockInvoke(InvokeFamily::Unknown),
         ] {
             let _ = providers::parse_request(api, g);
             let _ = providers::parse_response(api, g);

@@ -4,7 +4,8 @@
 //! The model is named only in the path, percent-encoded (`anthropic.claude-3-5-sonnet-20241022-v2%3A0`,
 //! or an inference profile's ARN with `%2F`). Converse is Bedrock's own message format, the
 //! same for every model; InvokeModel carries the model provider's native body (Anthropic
-//! Messages for `anthropic.*` models). Both stream as AWS event streams (binary framing, see
+//! Messages for `anthropic.*` models), read by the reader the model id's prefix names
+//! ([`invoke_family`]). Both stream as AWS event streams (binary framing, see
 //! [`crate::decode::eventstream`]): Converse as typed events, InvokeModel as `chunk` events
 //! whose base64 `bytes` are the model provider's own stream events. Bedrock also counts tokens
 //! in response headers, whatever the model.
@@ -182,21 +183,44 @@ pub(super) fn converse_response(v: &Value) -> ResponseInfo {
 /// `contentBlockDelta` (text, or a fragment of a tool call's input JSON), `contentBlockStop`,
 /// `messageStop` (the stop reason), `metadata` (usage).
 pub(super) fn converse_stream(msgs: &[Message]) -> Result<ResponseInfo, ProviderError> {
-    let mut r = ResponseInfo::default();
-    // content block index → position in r.tool_calls
-    let mut calls: Vec<(u64, usize)> = Vec::new();
-    let mut seen = false;
+    let mut c = ConverseEvents::default();
     for m in msgs {
-        if exception(m, &mut r) {
+        if exception(m, &mut c.r) {
             continue;
         }
-        let Ok(v) = serde_json::from_slice::<Value>(&m.payload) else {
-            r.bad_events += 1;
-            continue;
-        };
+        match serde_json::from_slice::<Value>(&m.payload) {
+            Ok(v) => c.event(m.header_str(":event-type").unwrap_or(""), &v),
+            Err(_) => c.r.bad_events += 1,
+        }
+    }
+    c.finish()
+}
+
+/// The events of ConverseStream, which Amazon Nova's InvokeModelWithResponseStream also sends
+/// (as `{"<eventType>": {...}}` chunks): one reader for both.
+#[derive(Default)]
+struct ConverseEvents {
+    r: ResponseInfo,
+    /// content block index → position in r.tool_calls
+    calls: Vec<(u64, usize)>,
+    seen: bool,
+}
+
+const CONVERSE_EVENTS: &[&str] = &[
+    "messageStart",
+    "contentBlockStart",
+    "contentBlockDelta",
+    "contentBlockStop",
+    "messageStop",
+    "metadata",
+];
+
+impl ConverseEvents {
+    fn event(&mut self, kind: &str, v: &Value) {
+        let r = &mut self.r;
         let index = v["contentBlockIndex"].as_u64().unwrap_or(0);
-        match m.header_str(":event-type").unwrap_or("") {
-            "messageStart" => seen = true,
+        match kind {
+            "messageStart" => self.seen = true,
             "contentBlockStart" => {
                 let call = &v["start"]["toolUse"];
                 if call.is_object() {
@@ -205,7 +229,7 @@ pub(super) fn converse_stream(msgs: &[Message]) -> Result<ResponseInfo, Provider
                         name: text(&call["name"]),
                         arguments: String::new(),
                     });
-                    calls.push((index, r.tool_calls.len() - 1));
+                    self.calls.push((index, r.tool_calls.len() - 1));
                 }
             }
             "contentBlockDelta" => {
@@ -213,7 +237,7 @@ pub(super) fn converse_stream(msgs: &[Message]) -> Result<ResponseInfo, Provider
                 if let Some(t) = d["text"].as_str() {
                     r.completion.push_str(t);
                 } else if let Some(frag) = d["toolUse"]["input"].as_str() {
-                    let call = calls.iter().rfind(|(i, _)| *i == index);
+                    let call = self.calls.iter().rfind(|(i, _)| *i == index);
                     if let Some(tc) = call.and_then(|&(_, at)| r.tool_calls.get_mut(at)) {
                         tc.arguments.push_str(frag);
                     }
@@ -228,17 +252,20 @@ pub(super) fn converse_stream(msgs: &[Message]) -> Result<ResponseInfo, Provider
             _ => {} // contentBlockStop
         }
     }
-    if !seen && r.error.is_empty() {
-        return Err(ProviderError::BadStream(
-            "no messageStart in the stream".into(),
-        ));
-    }
-    for tc in &mut r.tool_calls {
-        if tc.arguments.is_empty() {
-            tc.arguments = "{}".into(); // a tool called with no input
+
+    fn finish(mut self) -> Result<ResponseInfo, ProviderError> {
+        if !self.seen && self.r.error.is_empty() {
+            return Err(ProviderError::BadStream(
+                "no messageStart in the stream".into(),
+            ));
         }
+        for tc in &mut self.r.tool_calls {
+            if tc.arguments.is_empty() {
+                tc.arguments = "{}".into(); // a tool called with no input
+            }
+        }
+        Ok(self.r)
     }
-    Ok(r)
 }
 
 /// A `:message-type` `exception` (or `error`) message: notes its kind in `r.error`.
@@ -262,77 +289,275 @@ fn exception(m: &Message, r: &mut ResponseInfo) -> bool {
 
 // ---- InvokeModel ----------------------------------------------------------------------------
 
-/// The model provider's native request: Anthropic Messages (`anthropic_version`
-/// `bedrock-2023-05-31`), OpenAI-style chat (gpt-oss, ...), or a text prompt (Llama's
-/// `prompt`, Titan's `inputText`).
-pub(super) fn invoke_request(v: &Value) -> RequestInfo {
-    if v.get("anthropic_version").is_some() {
-        return anthropic::request(v);
-    }
-    if v["messages"].is_array() {
-        return openai::request(v);
-    }
-    RequestInfo {
-        prompt: [&v["prompt"], &v["inputText"]]
-            .iter()
-            .find_map(|p| p.as_str())
-            .unwrap_or_default()
-            .to_string(),
-        ..Default::default()
+/// Whose native body an InvokeModel call carries. The path's model id says it: bodies of
+/// different model providers share field names (`messages`, `prompt`), so guessing from the
+/// body misreads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvokeFamily {
+    /// `anthropic.*`: Anthropic Messages.
+    Anthropic,
+    /// `amazon.nova*`: Converse-shaped JSON and stream events.
+    Nova,
+    /// `openai.*` (gpt-oss): Chat Completions.
+    OpenAi,
+    /// `meta.*`: Llama's `generation`.
+    Llama,
+    /// `amazon.titan*`: Titan Text's `results[].outputText`.
+    Titan,
+    /// `mistral.*`: `outputs[].text`, or chat `choices`.
+    Mistral,
+    /// `cohere.*`: Command's `generations[]`, Command R's `text`.
+    Cohere,
+    /// No known prefix (a provisioned or custom model's ARN): read by the body's shape.
+    Unknown,
+}
+
+/// Model id prefixes, after any inference profile's geography.
+const FAMILIES: &[(&str, InvokeFamily)] = &[
+    ("anthropic.", InvokeFamily::Anthropic),
+    ("amazon.nova", InvokeFamily::Nova),
+    ("amazon.titan", InvokeFamily::Titan),
+    ("openai.", InvokeFamily::OpenAi),
+    ("meta.", InvokeFamily::Llama),
+    ("mistral.", InvokeFamily::Mistral),
+    ("cohere.", InvokeFamily::Cohere),
+];
+
+/// The geographies of cross-region inference profiles (`us.anthropic...`, `global....`).
+const GEOGRAPHIES: &[&str] = &["us", "us-gov", "eu", "apac", "au", "jp", "ca", "global"];
+
+/// The body format of the model a path names: a model id, an inference profile id, or the
+/// ARN of either (the id follows its last `/`).
+pub fn invoke_family(model: &str) -> InvokeFamily {
+    let id = model
+        .rsplit('/')
+        .next()
+        .unwrap_or(model)
+        .to_ascii_lowercase();
+    let id = match id.split_once('.') {
+        Some((geo, rest)) if GEOGRAPHIES.contains(&geo) => rest,
+        _ => id.as_str(),
+    };
+    FAMILIES
+        .iter()
+        .find(|(prefix, _)| id.starts_with(prefix))
+        .map_or(InvokeFamily::Unknown, |&(_, f)| f)
+}
+
+/// For a model the path does not place: the family a body (or a stream chunk) looks like.
+fn guess(v: &Value) -> InvokeFamily {
+    use InvokeFamily::*;
+    let has = |k: &str| v.get(k).is_some();
+    let kind = v["type"].as_str().unwrap_or("");
+    if has("anthropic_version") || kind == "message" || kind.starts_with("message_") {
+        Anthropic
+    } else if v["output"]["message"].is_object()
+        || has("toolConfig")
+        || has("inferenceConfig")
+        || CONVERSE_EVENTS.iter().any(|k| v[*k].is_object())
+    {
+        Nova
+    } else if has("outputs") {
+        Mistral
+    } else if v["choices"].is_array() || v["messages"].is_array() {
+        OpenAi
+    } else if has("generation") {
+        Llama
+    } else if has("results") || has("outputText") || has("inputText") {
+        Titan
+    } else if has("generations") || has("is_finished") || has("event_type") {
+        Cohere
+    } else {
+        Unknown
     }
 }
 
-pub(super) fn invoke_response(v: &Value) -> ResponseInfo {
-    if v["type"] == "message" || v["content"].is_array() {
-        return anthropic::response(v);
-    }
-    if v["choices"].is_array() {
-        return openai::response(v);
-    }
-    // Meta Llama (`generation`, `*_token_count`) and Amazon Titan (`results[]`).
-    let n = |x: &Value| x.as_u64();
-    let mut r = ResponseInfo {
-        completion: text(&v["generation"]),
-        error: error_of(v),
-        ..Default::default()
+/// The model provider's native request. Its `model` field, if any, is not the model: the
+/// path names it ([`super::parse_request_for`]).
+pub(super) fn invoke_request(family: InvokeFamily, v: &Value) -> RequestInfo {
+    use InvokeFamily::*;
+    let family = match family {
+        Unknown => guess(v),
+        f => f,
     };
-    if let Some(reason) = v["stop_reason"].as_str() {
-        r.finish_reasons.push(reason.to_string());
-    }
-    if let (Some(i), Some(o)) = (n(&v["prompt_token_count"]), n(&v["generation_token_count"])) {
-        r.usage = Some(Usage {
-            input: i,
-            output: o,
+    let mut info = match family {
+        Anthropic => anthropic::request(v),
+        Nova => converse_request(v),
+        // Mistral's chat models take OpenAI-style messages and tools.
+        OpenAi | Mistral if v["messages"].is_array() => openai::request(v),
+        Cohere => RequestInfo {
+            // Command R: `message` and `tools[].name`; Command: `prompt`.
+            tools_declared: v["tools"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|t| text(&t["name"]))
+                .filter(|n| !n.is_empty())
+                .collect(),
+            prompt: [&v["message"], &v["prompt"]]
+                .iter()
+                .find_map(|p| p.as_str())
+                .unwrap_or_default()
+                .to_string(),
             ..Default::default()
-        });
+        },
+        // Llama's, Mistral's and Titan's text prompts.
+        _ => RequestInfo {
+            prompt: [&v["prompt"], &v["inputText"]]
+                .iter()
+                .find_map(|p| p.as_str())
+                .unwrap_or_default()
+                .to_string(),
+            ..Default::default()
+        },
+    };
+    info.model.clear();
+    info
+}
+
+pub(super) fn invoke_response(family: InvokeFamily, v: &Value) -> ResponseInfo {
+    use InvokeFamily::*;
+    let family = match family {
+        Unknown => guess(v),
+        f => f,
+    };
+    let mut r = match family {
+        Anthropic => anthropic::response(v),
+        Nova => converse_response(v),
+        OpenAi => openai::response(v),
+        Llama | Titan | Mistral | Cohere | Unknown => {
+            let mut r = ResponseInfo::default();
+            read_text_body(family, v, &mut r);
+            r
+        }
+    };
+    if r.error.is_empty() {
+        r.error = error_of(v); // Bedrock's own `{"message": ...}`
     }
-    for res in v["results"].as_array().into_iter().flatten() {
-        r.completion
-            .push_str(res["outputText"].as_str().unwrap_or(""));
-        if let Some(reason) = res["completionReason"].as_str() {
-            r.finish_reasons.push(reason.to_string());
-        }
-        if let (Some(i), Some(o)) = (n(&v["inputTextTokenCount"]), n(&res["tokenCount"])) {
-            r.usage = Some(Usage {
-                input: i,
-                output: o,
-                ..Default::default()
-            });
-        }
+    if r == ResponseInfo::default() {
+        // Not the body this model sends: counted, not passed off as an empty answer.
+        r.bad_events = 1;
     }
     r
 }
 
+/// What a body (or stream chunk) of a text-completion model says, added to `r`; false if it
+/// is none of that model's. The stream chunks carry the body's fields, a piece at a time.
+fn read_text_body(family: InvokeFamily, v: &Value, r: &mut ResponseInfo) -> bool {
+    let mut found = false;
+    let push_text = |r: &mut ResponseInfo, t: &Value| {
+        if let Some(t) = t.as_str() {
+            r.completion.push_str(t);
+            true
+        } else {
+            false
+        }
+    };
+    let reason = |r: &mut ResponseInfo, x: &Value| {
+        if let Some(x) = x.as_str() {
+            r.finish_reasons.push(x.to_string());
+        }
+    };
+    // Counts that stream chunks repeat or grow: the latest wins.
+    let count = |field: &mut u64, x: &Value| {
+        if let Some(n) = x.as_u64() {
+            *field = n;
+        }
+    };
+    match family {
+        InvokeFamily::Llama => {
+            found |= push_text(r, &v["generation"]);
+            reason(r, &v["stop_reason"]);
+            let (i, o) = (&v["prompt_token_count"], &v["generation_token_count"]);
+            if i.is_u64() || o.is_u64() {
+                let u = r.usage.get_or_insert_with(Usage::default);
+                count(&mut u.input, i);
+                count(&mut u.output, o);
+            }
+        }
+        InvokeFamily::Titan => {
+            let results = v["results"].as_array();
+            // InvokeModel: `results[]`; the stream: one result's fields per chunk.
+            for res in results.map_or(std::slice::from_ref(v), |r| r.as_slice()) {
+                found |= push_text(r, &res["outputText"]);
+                reason(r, &res["completionReason"]);
+            }
+            let i = &v["inputTextTokenCount"];
+            let o = match results {
+                Some(res) => res.first().map_or(&Value::Null, |x| &x["tokenCount"]),
+                None => &v["totalOutputTextTokenCount"],
+            };
+            if i.is_u64() || o.is_u64() {
+                let u = r.usage.get_or_insert_with(Usage::default);
+                count(&mut u.input, i);
+                count(&mut u.output, o);
+            }
+        }
+        InvokeFamily::Mistral => {
+            for out in v["outputs"].as_array().into_iter().flatten() {
+                found |= push_text(r, &out["text"]);
+                reason(r, &out["stop_reason"]);
+            }
+            // Chat models: `choices[].message` (whole) or `.delta`, `stop_reason`.
+            for choice in v["choices"].as_array().into_iter().flatten() {
+                found = true;
+                for m in [&choice["message"], &choice["delta"]] {
+                    r.completion.push_str(&content_text(&m["content"]));
+                    for call in m["tool_calls"].as_array().into_iter().flatten() {
+                        r.tool_calls.push(ToolCall {
+                            id: text(&call["id"]),
+                            name: text(&call["function"]["name"]),
+                            arguments: text(&call["function"]["arguments"]),
+                        });
+                    }
+                }
+                reason(r, &choice["stop_reason"]);
+                reason(r, &choice["finish_reason"]);
+            }
+        }
+        InvokeFamily::Cohere => {
+            for g in v["generations"].as_array().into_iter().flatten() {
+                found |= push_text(r, &g["text"]);
+                reason(r, &g["finish_reason"]);
+            }
+            found |= push_text(r, &v["text"]);
+            reason(r, &v["finish_reason"]);
+            found |= v.get("is_finished").is_some() || v.get("event_type").is_some();
+            for call in v["tool_calls"].as_array().into_iter().flatten() {
+                r.tool_calls.push(ToolCall {
+                    id: String::new(),
+                    name: text(&call["name"]),
+                    arguments: call["parameters"].to_string(),
+                });
+            }
+            if r.response_id.is_empty() {
+                r.response_id = [&v["response_id"], &v["id"]]
+                    .iter()
+                    .find_map(|x| x.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+            }
+        }
+        _ => {}
+    }
+    found || !r.finish_reasons.is_empty() || r.usage.is_some() || !r.tool_calls.is_empty()
+}
+
 /// InvokeModelWithResponseStream: `chunk` events whose payload is `{"bytes": "<base64>"}`,
-/// the base64 of one of the model provider's own stream events. Anthropic's are read by the
-/// Anthropic adapter; for any model, Bedrock adds `amazon-bedrock-invocationMetrics` (token
-/// counts) to the last one.
-pub(super) fn invoke_stream(msgs: &[Message]) -> Result<ResponseInfo, ProviderError> {
-    let mut r = ResponseInfo::default();
-    let mut events = Vec::new();
+/// the base64 of one of the model provider's own stream events, read by that provider's
+/// stream reader. For any model, Bedrock adds `amazon-bedrock-invocationMetrics` (token
+/// counts) to the last one. Chunks the model's reader does not know are counted.
+pub(super) fn invoke_stream(
+    family: InvokeFamily,
+    msgs: &[Message],
+) -> Result<ResponseInfo, ProviderError> {
+    use InvokeFamily::*;
+    let mut error = ResponseInfo::default();
+    let mut chunks = Vec::new();
+    let mut bad = 0;
     let mut metrics = None;
     for m in msgs {
-        if exception(m, &mut r) {
+        if exception(m, &mut error) {
             continue;
         }
         if m.header_str(":event-type") != Some("chunk") {
@@ -346,7 +571,7 @@ pub(super) fn invoke_stream(msgs: &[Message]) -> Result<ResponseInfo, ProviderEr
             })
             .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
         let Some(v) = chunk else {
-            r.bad_events += 1;
+            bad += 1;
             continue;
         };
         let m = &v["amazon-bedrock-invocationMetrics"];
@@ -356,22 +581,56 @@ pub(super) fn invoke_stream(msgs: &[Message]) -> Result<ResponseInfo, ProviderEr
         ) {
             metrics = Some((i, o));
         }
-        events.push(SseEvent {
-            event: text(&v["type"]),
-            data: v.to_string(),
-            id: None,
-        });
+        chunks.push(v);
     }
-    let anthropic = events.iter().any(|e| e.event == "message_start");
-    if anthropic {
-        let mut a = anthropic::stream(&events)?;
-        a.bad_events += r.bad_events;
-        if !r.error.is_empty() {
-            a.error = r.error;
+    if chunks.is_empty() {
+        if error.error.is_empty() {
+            return Err(ProviderError::BadStream("no chunk in the stream".into()));
         }
-        r = a;
-    } else if events.is_empty() && r.error.is_empty() {
-        return Err(ProviderError::BadStream("no chunk in the stream".into()));
+        error.bad_events += bad;
+        return Ok(error);
+    }
+    let family = match family {
+        Unknown => guess(&chunks[0]),
+        f => f,
+    };
+    let as_sse = |kind: fn(&Value) -> String| -> Vec<SseEvent> {
+        chunks
+            .iter()
+            .map(|v| SseEvent {
+                event: kind(v),
+                data: v.to_string(),
+                id: None,
+            })
+            .collect()
+    };
+    let mut r = match family {
+        Anthropic => anthropic::stream(&as_sse(|v| text(&v["type"])))?,
+        OpenAi => openai::stream(&as_sse(|_| String::new()))?,
+        Nova => {
+            let mut c = ConverseEvents::default();
+            for v in &chunks {
+                match CONVERSE_EVENTS.iter().find(|k| v[**k].is_object()) {
+                    Some(kind) => c.event(kind, &v[*kind]),
+                    None if only_metrics(v) => {}
+                    None => c.r.bad_events += 1,
+                }
+            }
+            c.finish()?
+        }
+        Llama | Titan | Mistral | Cohere | Unknown => {
+            let mut r = ResponseInfo::default();
+            for v in &chunks {
+                if !read_text_body(family, v, &mut r) && !only_metrics(v) {
+                    r.bad_events += 1;
+                }
+            }
+            r
+        }
+    };
+    r.bad_events += bad;
+    if !error.error.is_empty() {
+        r.error = error.error;
     }
     if let (Some((input, output)), None) = (metrics, &r.usage) {
         r.usage = Some(Usage {
@@ -381,6 +640,12 @@ pub(super) fn invoke_stream(msgs: &[Message]) -> Result<ResponseInfo, ProviderEr
         });
     }
     Ok(r)
+}
+
+/// A chunk that carries only Bedrock's invocation metrics.
+fn only_metrics(v: &Value) -> bool {
+    v.as_object()
+        .is_some_and(|o| o.keys().all(|k| k == "amazon-bedrock-invocationMetrics"))
 }
 
 /// What Bedrock says in the response head: the error kind (`x-amzn-ErrorType`), token counts
@@ -529,7 +794,7 @@ mod tests {
             "modelStreamErrorException"
         );
         assert_eq!(
-            invoke_stream(&exc).unwrap().error,
+            invoke_stream(InvokeFamily::Anthropic, &exc).unwrap().error,
             "modelStreamErrorException"
         );
     }
@@ -611,7 +876,7 @@ mod tests {
             ),
             event("chunk", r#"{"bytes":"!!not base64"}"#),
         ];
-        let r = invoke_stream(&msgs).unwrap();
+        let r = invoke_stream(InvokeFamily::Anthropic, &msgs).unwrap();
         assert_eq!(r.response_id, "msg_bdrk_1");
         assert_eq!(r.tool_calls[0].arguments, r#"{"city": "Paris"}"#);
         assert_eq!(
@@ -619,16 +884,21 @@ mod tests {
             Some((397, 58))
         );
         assert_eq!(r.bad_events, 1);
-        // Another model family: only Bedrock's metrics are understood.
+        // A model without a family: Bedrock's metrics are understood, the chunks counted.
         let llama = [
             chunk(r#"{"generation":"Hi","prompt_token_count":null}"#),
             chunk(
                 r#"{"generation":"","stop_reason":"stop","amazon-bedrock-invocationMetrics":{"inputTokenCount":12,"outputTokenCount":3}}"#,
             ),
         ];
-        let r = invoke_stream(&llama).unwrap();
+        let r = invoke_stream(InvokeFamily::Llama, &llama).unwrap();
+        assert_eq!((r.completion.as_str(), r.bad_events), ("Hi", 0));
+        assert_eq!(r.finish_reasons, ["stop"]);
         assert_eq!(r.usage.map(|u| (u.input, u.output)), Some((12, 3)));
-        assert!(invoke_stream(&[]).is_err());
+        let r = invoke_stream(InvokeFamily::Titan, &llama).unwrap();
+        assert_eq!(r.bad_events, 2, "not Titan's: counted, not dropped");
+        assert_eq!(r.usage.map(|u| (u.input, u.output)), Some((12, 3)));
+        assert!(invoke_stream(InvokeFamily::Anthropic, &[]).is_err());
     }
 
     #[test]
@@ -638,25 +908,27 @@ mod tests {
                 "messages":[{"role":"user","content":"Hi"}],"tools":[{"name":"get_weather","input_schema":{}}]}"#,
         )
         .unwrap();
-        let r = invoke_request(&v);
+        let r = invoke_request(InvokeFamily::Anthropic, &v);
         assert_eq!((r.model.as_str(), r.prompt.as_str()), ("", "Hi"));
         assert_eq!(r.tools_declared, ["get_weather"]);
         let v: Value = serde_json::from_str(r#"{"prompt":"Hello","max_gen_len":50}"#).unwrap();
-        assert_eq!(invoke_request(&v).prompt, "Hello");
+        assert_eq!(invoke_request(InvokeFamily::Llama, &v).prompt, "Hello");
 
         let v: Value = serde_json::from_str(
             r#"{"generation":"Hi there","prompt_token_count":9,"generation_token_count":3,"stop_reason":"stop"}"#,
         )
         .unwrap();
-        let r = invoke_response(&v);
+        let r = invoke_response(InvokeFamily::Llama, &v);
         assert_eq!(r.completion, "Hi there");
+        assert_eq!(r.finish_reasons, ["stop"]);
         assert_eq!(r.usage.as_ref().map(|u| (u.input, u.output)), Some((9, 3)));
         let v: Value = serde_json::from_str(
             r#"{"inputTextTokenCount":5,"results":[{"tokenCount":4,"outputText":"Hey","completionReason":"FINISH"}]}"#,
         )
         .unwrap();
-        let mut r = invoke_response(&v);
+        let mut r = invoke_response(InvokeFamily::Titan, &v);
         assert_eq!((r.completion.as_str(), r.finish_reasons.len()), ("Hey", 1));
+        assert_eq!(r.usage.as_ref().map(|u| (u.input, u.output)), Some((5, 4)));
         let head = Head {
             headers: vec![
                 ("x-amzn-requestid".into(), "4b0a-req".into()),
@@ -671,5 +943,203 @@ mod tests {
         let mut none = ResponseInfo::default();
         apply_headers(&mut none, &head);
         assert!(none.usage.is_some(), "headers count for any model");
+    }
+
+    #[test]
+    fn the_model_ids_prefix_names_the_body_format() {
+        use InvokeFamily::*;
+        for (model, family) in [
+            ("anthropic.claude-3-5-sonnet-20241022-v2:0", Anthropic),
+            ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", Anthropic),
+            (
+                "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                Anthropic,
+            ),
+            ("amazon.nova-pro-v1:0", Nova),
+            ("eu.amazon.nova-lite-v1:0", Nova),
+            ("apac.amazon.nova-micro-v1:0", Nova),
+            ("amazon.titan-text-express-v1", Titan),
+            ("openai.gpt-oss-120b-1:0", OpenAi),
+            ("meta.llama3-70b-instruct-v1:0", Llama),
+            ("us.meta.llama3-2-11b-instruct-v1:0", Llama),
+            ("us-gov.meta.llama3-8b-instruct-v1:0", Llama),
+            ("mistral.mistral-large-2407-v1:0", Mistral),
+            ("cohere.command-r-plus-v1:0", Cohere),
+            ("Meta.Llama3-8B-Instruct-v1:0", Llama),
+            (
+                "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-pro-v1:0",
+                Nova,
+            ),
+            (
+                "arn:aws:bedrock:us-west-2::foundation-model/openai.gpt-oss-20b-1:0",
+                OpenAi,
+            ),
+            // Ids that name no provider: read by the body's shape.
+            (
+                "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abc123xyz",
+                Unknown,
+            ),
+            ("xx.anthropic.claude", Unknown),
+            ("amazon.other-model", Unknown),
+            ("", Unknown),
+            ("/", Unknown),
+        ] {
+            assert_eq!(invoke_family(model), family, "{model}");
+        }
+    }
+
+    #[test]
+    fn the_path_names_the_model_not_the_body() {
+        let d = super::super::detect(
+            "bedrock-runtime.us-west-2.amazonaws.com",
+            "POST",
+            "/model/openai.gpt-oss-120b-1%3A0/invoke",
+            &Head::default(),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            d.api,
+            super::super::Api::BedrockInvoke(InvokeFamily::OpenAi)
+        );
+        let body = br#"{"model":"gpt-4o","messages":[{"role":"user","content":"Hi"}],
+            "tools":[{"type":"function","function":{"name":"get_weather"}}]}"#;
+        let r = super::super::parse_request_for(&d, body).unwrap();
+        assert_eq!(r.model, "openai.gpt-oss-120b-1:0");
+        assert_eq!((r.prompt.as_str(), r.tools_declared.len()), ("Hi", 1));
+    }
+
+    #[test]
+    fn nova_speaks_converse_in_invoke_bodies_and_chunks() {
+        let v: Value = serde_json::from_str(
+            r#"{"schemaVersion":"messages-v1","messages":[{"role":"user","content":[{"text":"Weather?"}]}],
+                "toolConfig":{"tools":[{"toolSpec":{"name":"get_weather"}}]},"inferenceConfig":{"maxTokens":100}}"#,
+        )
+        .unwrap();
+        let r = invoke_request(InvokeFamily::Nova, &v);
+        assert_eq!((r.prompt.as_str(), r.tools_declared.len()), ("Weather?", 1));
+        let v: Value = serde_json::from_str(
+            r#"{"output":{"message":{"role":"assistant","content":[{"toolUse":{"toolUseId":"t1","name":"get_weather","input":{"city":"Paris"}}}]}},
+                "stopReason":"tool_use","usage":{"inputTokens":9,"outputTokens":4}}"#,
+        )
+        .unwrap();
+        let r = invoke_response(InvokeFamily::Nova, &v);
+        assert_eq!(r.tool_calls[0].arguments, r#"{"city":"Paris"}"#);
+        assert_eq!((r.finish_reasons.len(), r.bad_events), (1, 0));
+        assert_eq!(invoke_response(InvokeFamily::Unknown, &v), r, "by shape");
+        let msgs = [
+            chunk(r#"{"messageStart":{"role":"assistant"}}"#),
+            chunk(r#"{"contentBlockDelta":{"delta":{"text":"Checking."},"contentBlockIndex":0}}"#),
+            chunk(
+                r#"{"contentBlockStart":{"start":{"toolUse":{"toolUseId":"t1","name":"get_weather"}},"contentBlockIndex":1}}"#,
+            ),
+            chunk(
+                r#"{"contentBlockDelta":{"delta":{"toolUse":{"input":"{\"city\":\"Paris\"}"}},"contentBlockIndex":1}}"#,
+            ),
+            chunk(r#"{"messageStop":{"stopReason":"tool_use"}}"#),
+            chunk(
+                r#"{"metadata":{"usage":{"inputTokens":9,"outputTokens":4}},"amazon-bedrock-invocationMetrics":{"inputTokenCount":9,"outputTokenCount":4}}"#,
+            ),
+            chunk(r#"{"somethingNew":{}}"#),
+        ];
+        let r = invoke_stream(InvokeFamily::Nova, &msgs).unwrap();
+        assert_eq!(r.completion, "Checking.");
+        assert_eq!(r.tool_calls[0].arguments, r#"{"city":"Paris"}"#);
+        assert_eq!(r.finish_reasons, ["tool_use"]);
+        assert_eq!(r.usage.map(|u| (u.input, u.output)), Some((9, 4)));
+        assert_eq!(r.bad_events, 1);
+    }
+
+    #[test]
+    fn gpt_oss_streams_chat_completion_chunks() {
+        let msgs = [
+            chunk(
+                r#"{"id":"c1","object":"chat.completion.chunk","model":"openai.gpt-oss-120b-1:0","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]}}]}"#,
+            ),
+            chunk(
+                r#"{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":\"Paris\"}"}}]}}]}"#,
+            ),
+            chunk(
+                r#"{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}],"amazon-bedrock-invocationMetrics":{"inputTokenCount":80,"outputTokenCount":20}}"#,
+            ),
+        ];
+        let r = invoke_stream(InvokeFamily::OpenAi, &msgs).unwrap();
+        assert_eq!(r.tool_calls[0].name, "get_weather");
+        assert_eq!(r.tool_calls[0].arguments, r#"{"city":"Paris"}"#);
+        assert_eq!(r.finish_reasons, ["tool_calls"]);
+        assert_eq!(r.usage.map(|u| (u.input, u.output)), Some((80, 20)));
+        assert_eq!(
+            invoke_stream(InvokeFamily::Unknown, &msgs)
+                .unwrap()
+                .tool_calls
+                .len(),
+            1
+        );
+        let v: Value = serde_json::from_str(
+            r#"{"id":"c2","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(invoke_response(InvokeFamily::OpenAi, &v).completion, "Hi");
+    }
+
+    #[test]
+    fn titan_mistral_and_cohere_text_and_stop_reasons() {
+        let titan = [
+            chunk(
+                r#"{"outputText":"Hel","index":0,"totalOutputTextTokenCount":1,"completionReason":null,"inputTextTokenCount":5}"#,
+            ),
+            chunk(
+                r#"{"outputText":"lo","index":0,"totalOutputTextTokenCount":2,"completionReason":"FINISH"}"#,
+            ),
+        ];
+        let r = invoke_stream(InvokeFamily::Titan, &titan).unwrap();
+        assert_eq!((r.completion.as_str(), r.bad_events), ("Hello", 0));
+        assert_eq!(r.finish_reasons, ["FINISH"]);
+        assert_eq!(r.usage.map(|u| (u.input, u.output)), Some((5, 2)));
+        let mistral = [
+            chunk(r#"{"outputs":[{"text":"Bon","stop_reason":null}]}"#),
+            chunk(r#"{"outputs":[{"text":"jour","stop_reason":"stop"}]}"#),
+        ];
+        let r = invoke_stream(InvokeFamily::Mistral, &mistral).unwrap();
+        assert_eq!(
+            (r.completion.as_str(), r.finish_reasons.len()),
+            ("Bonjour", 1)
+        );
+        let v: Value = serde_json::from_str(
+            r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"","tool_calls":[{"id":"a","function":{"name":"f","arguments":"{}"}}]},"stop_reason":"tool_calls"}]}"#,
+        )
+        .unwrap();
+        let r = invoke_response(InvokeFamily::Mistral, &v);
+        assert_eq!(
+            (r.tool_calls[0].name.as_str(), r.finish_reasons.len()),
+            ("f", 1)
+        );
+        let cohere = [
+            chunk(r#"{"event_type":"text-generation","text":"Hi","is_finished":false}"#),
+            chunk(
+                r#"{"event_type":"stream-end","finish_reason":"COMPLETE","is_finished":true,"response":{"text":"Hi"}}"#,
+            ),
+        ];
+        let r = invoke_stream(InvokeFamily::Cohere, &cohere).unwrap();
+        assert_eq!((r.completion.as_str(), r.bad_events), ("Hi", 0));
+        assert_eq!(r.finish_reasons, ["COMPLETE"]);
+        let v: Value = serde_json::from_str(
+            r#"{"generations":[{"id":"g","text":"Yes","finish_reason":"COMPLETE"}],"id":"r1"}"#,
+        )
+        .unwrap();
+        let r = invoke_response(InvokeFamily::Cohere, &v);
+        assert_eq!(
+            (r.completion.as_str(), r.response_id.as_str()),
+            ("Yes", "r1")
+        );
+        // A body this model does not send is counted, not read as an empty answer.
+        let v: Value = serde_json::from_str(r#"{"surprise":1}"#).unwrap();
+        for f in [
+            InvokeFamily::Llama,
+            InvokeFamily::Unknown,
+            InvokeFamily::Cohere,
+        ] {
+            assert_eq!(invoke_response(f, &v).bad_events, 1, "{f:?}");
+        }
     }
 }

@@ -8,6 +8,8 @@ pub mod openai;
 pub mod openai_embeddings;
 pub mod openai_responses;
 
+pub use bedrock::InvokeFamily;
+
 use crate::decode::eventstream;
 use crate::decode::http1::Head;
 use crate::decode::sse::{self, SseEvent};
@@ -33,8 +35,9 @@ pub enum Api {
     /// Bedrock's own message format, whatever the model.
     BedrockConverse,
     /// AWS Bedrock `InvokeModel` / `InvokeModelWithResponseStream`
-    /// (`POST /model/{modelId}/invoke[-with-response-stream]`): the model provider's format.
-    BedrockInvoke,
+    /// (`POST /model/{modelId}/invoke[-with-response-stream]`): the format of the model's
+    /// provider, which the path's model id names.
+    BedrockInvoke(InvokeFamily),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,7 +184,7 @@ pub fn detect(
                 api: if call.converse {
                     Api::BedrockConverse
                 } else {
-                    Api::BedrockInvoke
+                    Api::BedrockInvoke(bedrock::invoke_family(&call.model))
                 },
                 operation: "chat",
                 model_from_path: Some(call.model),
@@ -251,10 +254,12 @@ fn azure_deployment(path: &str) -> Option<(&str, &str)> {
 }
 
 /// [`parse_request`], with the model taken from the URL when the body names none (Azure
-/// OpenAI requests name a deployment in the path, and usually no model in the body).
+/// OpenAI requests name a deployment in the path, and usually no model in the body). On
+/// Bedrock the path's model is the one called, whatever the body says.
 pub fn parse_request_for(detected: &Detected, body: &[u8]) -> Result<RequestInfo, ProviderError> {
     let mut info = parse_request(detected.api, body)?;
-    if info.model.is_empty() {
+    let path_names_it = matches!(detected.api, Api::BedrockConverse | Api::BedrockInvoke(_));
+    if info.model.is_empty() || path_names_it {
         if let Some(m) = &detected.model_from_path {
             info.model = m.clone();
         }
@@ -274,7 +279,7 @@ pub fn parse_request(api: Api, body: &[u8]) -> Result<RequestInfo, ProviderError
         Api::AnthropicMessages => anthropic::request(&v),
         Api::GeminiGenerate | Api::GeminiEmbed => gemini::request(&v),
         Api::BedrockConverse => bedrock::converse_request(&v),
-        Api::BedrockInvoke => bedrock::invoke_request(&v),
+        Api::BedrockInvoke(f) => bedrock::invoke_request(f, &v),
     })
 }
 
@@ -289,7 +294,7 @@ pub fn parse_response(api: Api, body: &[u8]) -> Result<ResponseInfo, ProviderErr
         Api::GeminiGenerate => gemini::response(&v),
         Api::GeminiEmbed => gemini::embed_response(&v),
         Api::BedrockConverse => bedrock::converse_response(&v),
-        Api::BedrockInvoke => bedrock::invoke_response(&v),
+        Api::BedrockInvoke(f) => bedrock::invoke_response(f, &v),
     })
 }
 
@@ -309,7 +314,7 @@ pub fn parse_stream(api: Api, events: &[SseEvent]) -> Result<ResponseInfo, Provi
             "embeddings are not streamed".into(),
         )),
         // Bedrock streams in AWS's binary framing: [`read_response`] reads it.
-        Api::BedrockConverse | Api::BedrockInvoke => Err(ProviderError::BadStream(
+        Api::BedrockConverse | Api::BedrockInvoke(_) => Err(ProviderError::BadStream(
             "Bedrock does not send server-sent events".into(),
         )),
     }
@@ -323,7 +328,7 @@ pub fn parse_aws_event_stream(
 ) -> Result<ResponseInfo, ProviderError> {
     match api {
         Api::BedrockConverse => bedrock::converse_stream(msgs),
-        Api::BedrockInvoke => bedrock::invoke_stream(msgs),
+        Api::BedrockInvoke(f) => bedrock::invoke_stream(f, msgs),
         _ => Err(ProviderError::BadStream(
             "an AWS event stream from an API that sends none".into(),
         )),
@@ -381,7 +386,7 @@ pub fn read_response(api: Api, head: &Head, body: &[u8]) -> Result<ResponseInfo,
             }
         }
     };
-    if matches!(api, Api::BedrockConverse | Api::BedrockInvoke) {
+    if matches!(api, Api::BedrockConverse | Api::BedrockInvoke(_)) {
         bedrock::apply_headers(&mut r, head);
     }
     Ok(r)
@@ -670,7 +675,7 @@ mod tests {
         let d = detect("vpce-1.bedrock.example", "POST", invoke, &signed, &[]).unwrap();
         assert_eq!(
             (d.provider.as_str(), d.api),
-            ("unknown", Api::BedrockInvoke)
+            ("unknown", Api::BedrockInvoke(InvokeFamily::Llama))
         );
         let body = br#"{"prompt":"hi"}"#;
         let info = parse_request_for(&d, body).unwrap();
@@ -714,7 +719,7 @@ mod tests {
             1
         );
         assert_eq!(
-            read_response(Api::BedrockInvoke, &es, b"").unwrap(),
+            read_response(Api::BedrockInvoke(InvokeFamily::Anthropic), &es, b"").unwrap(),
             ResponseInfo::default()
         );
     }
@@ -784,7 +789,14 @@ mod tests {
             Api::AnthropicMessages,
             Api::GeminiGenerate,
             Api::BedrockConverse,
-            Api::BedrockInvoke,
+            Api::BedrockInvoke(InvokeFamily::Anthropic),
+            Api::BedrockInvoke(InvokeFamily::Nova),
+            Api::BedrockInvoke(InvokeFamily::OpenAi),
+            Api::BedrockInvoke(InvokeFamily::Llama),
+            Api::BedrockInvoke(InvokeFamily::Titan),
+            Api::BedrockInvoke(InvokeFamily::Mistral),
+            Api::BedrockInvoke(InvokeFamily::Cohere),
+            Api::BedrockInvoke(InvokeFamily::Unknown),
         ] {
             assert!(matches!(
                 parse_request(api, b"{\"model\":"),
