@@ -463,6 +463,77 @@ def invoke_stream():
             for i, e in enumerate(events)]
 
 
+def es_chunk(data, i):
+    """A `chunk` event of InvokeModelWithResponseStream: the model's own event, base64."""
+    return es_event("chunk", {"bytes": base64.b64encode(compact(data).encode()).decode()}, i)
+
+
+BR_METRICS = {"invocationLatency": 1187, "firstByteLatency": 412}
+BR_NOVA_USAGE = {"inputTokens": 412, "outputTokens": 63, "totalTokens": 475, "cacheReadInputTokenCount": 0,
+                 "cacheWriteInputTokenCount": 0}
+
+
+def nova_json():
+    """InvokeModel, Amazon Nova: Converse's response shape (Nova counts cache tokens as
+    `cache*InputTokenCount`)."""
+    return {"output": {"message": {"content": [
+        {"text": "".join(BR_CHECK)},
+        {"toolUse": {"name": "get_weather", "toolUseId": BR_TOOL_ID, "input": {"city": "Paris"}}}],
+        "role": "assistant"}}, "stopReason": "tool_use", "usage": BR_NOVA_USAGE}
+
+
+def nova_stream():
+    """InvokeModelWithResponseStream, Amazon Nova: ConverseStream's events, each as
+    `{"<eventType>": {...}}` in a chunk."""
+    ev = [{"messageStart": {"role": "assistant"}}]
+    ev += [{"contentBlockDelta": {"delta": {"text": t}, "contentBlockIndex": 0}} for t in BR_CHECK]
+    ev.append({"contentBlockStop": {"contentBlockIndex": 0}})
+    ev.append({"contentBlockStart": {"start": {"toolUse": {"toolUseId": BR_TOOL_ID, "name": "get_weather"}},
+                                     "contentBlockIndex": 1}})
+    ev.append({"contentBlockDelta": {"delta": {"toolUse": {"input": "{\"city\":\"Paris\"}"}},
+                                     "contentBlockIndex": 1}})
+    ev.append({"contentBlockStop": {"contentBlockIndex": 1}})
+    ev.append({"messageStop": {"stopReason": "tool_use"}})
+    ev.append({"metadata": {"usage": {"inputTokens": 412, "outputTokens": 63}, "metrics": {}, "trace": {}},
+               "amazon-bedrock-invocationMetrics": dict(BR_METRICS, inputTokenCount=412, outputTokenCount=63)})
+    return [es_chunk(e, i) for i, e in enumerate(ev)]
+
+
+BR_OSS_ID = "chatcmpl-bdrk-aisensor0001"
+BR_OSS_MODEL = "openai.gpt-oss-120b-1:0"
+BR_OSS_CALL = "call_bdrk_aisensor01"
+
+
+def gpt_oss_stream():
+    """InvokeModelWithResponseStream, OpenAI gpt-oss: chat.completion.chunk objects, one per
+    chunk; Bedrock's metrics ride on the last."""
+    def c(delta, finish=None):
+        return {"id": BR_OSS_ID, "object": "chat.completion.chunk", "created": OA_CREATED, "model": BR_OSS_MODEL,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    ev = [c({"role": "assistant", "content": "", "reasoning_content": "The user wants the weather."})]
+    ev.append(c({"tool_calls": [{"index": 0, "id": BR_OSS_CALL, "type": "function",
+                                 "function": {"name": "get_weather", "arguments": ""}}]}))
+    for frag in ["{\"", "city", "\":\"", "Paris", "\"}"]:
+        ev.append(c({"tool_calls": [{"index": 0, "function": {"arguments": frag}}]}))
+    ev.append(c({}, "tool_calls"))
+    ev[-1]["amazon-bedrock-invocationMetrics"] = dict(BR_METRICS, inputTokenCount=139, outputTokenCount=33)
+    return [es_chunk(e, i) for i, e in enumerate(ev)]
+
+
+BR_LLAMA_TEXT = ["Paris", " is", " sunny", " today", ", around", " 18", "°C", "."]
+
+
+def llama_stream():
+    """InvokeModelWithResponseStream, Meta Llama: `generation` pieces; the prompt's count in
+    the first chunk, the running output count in each, the stop reason in the last."""
+    ev = [{"generation": t, "prompt_token_count": 24 if i == 0 else None, "generation_token_count": i + 1,
+           "stop_reason": None} for i, t in enumerate(BR_LLAMA_TEXT)]
+    ev.append({"generation": "", "prompt_token_count": None, "generation_token_count": len(BR_LLAMA_TEXT) + 1,
+               "stop_reason": "stop", "amazon-bedrock-invocationMetrics": dict(
+                   BR_METRICS, inputTokenCount=24, outputTokenCount=len(BR_LLAMA_TEXT) + 1)})
+    return [es_chunk(e, i) for i, e in enumerate(ev)]
+
+
 def bedrock_fixtures():
     body = compact(converse_json()).encode()
     write("bedrock-converse-tools", response(BR_HEADERS, [body], chunk=False))
@@ -474,6 +545,16 @@ def bedrock_fixtures():
         ("X-Amzn-Bedrock-Input-Token-Count", "397")], [body], chunk=False))
     write("bedrock-invoke-tools-stream", response(
         BR_STREAM_HEADERS + [("X-Amzn-Bedrock-Content-Type", "application/json")], split_some(invoke_stream())))
+    # Models of other providers through InvokeModel: each in its provider's own format.
+    body = compact(nova_json()).encode()
+    write("bedrock-invoke-nova-tools", response(BR_HEADERS + [
+        ("X-Amzn-Bedrock-Invocation-Latency", "1187"),
+        ("X-Amzn-Bedrock-Output-Token-Count", "63"),
+        ("X-Amzn-Bedrock-Input-Token-Count", "412")], [body], chunk=False))
+    stream_headers = BR_STREAM_HEADERS + [("X-Amzn-Bedrock-Content-Type", "application/json")]
+    write("bedrock-invoke-nova-tools-stream", response(stream_headers, split_some(nova_stream())))
+    write("bedrock-invoke-gpt-oss-tools-stream", response(stream_headers, split_some(gpt_oss_stream())))
+    write("bedrock-invoke-llama-stream", response(stream_headers, split_some(llama_stream())))
     # A throttled call: the kind of error is in a header, the body only says why.
     err = compact({"message": "Too many requests, please wait before trying again."}).encode()
     write("bedrock-converse-error", response(BR_HEADERS + [

@@ -287,6 +287,7 @@ const SUNNY: &str = "Paris is sunny today, around 18°C.";
 const BR_REQUEST_ID: &str = "7d2c4a1e-5b3f-4e8a-9c6d-aisensor0001";
 const BR_AN_ID: &str = "msg_bdrk_01AisensorTestMessage0001";
 const BR_AN_MODEL: &str = "claude-3-5-sonnet-20241022";
+const BR_TOOL_ID: &str = "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q";
 
 fn usage(input: u64, output: u64, cache_read: u64) -> Option<Usage> {
     Some(Usage {
@@ -426,6 +427,31 @@ fn responses() -> Vec<(&'static str, Api, u16, bool, ResponseInfo)> {
         response_model: BR_AN_MODEL.into(),
         ..an_tools(args)
     };
+    // Other models through InvokeModel, each read as its provider writes it.
+    let br_nova = || {
+        info(
+            BR_REQUEST_ID,
+            "",
+            checking,
+            &["tool_use"],
+            usage(412, 63, 0),
+            vec![call(BR_TOOL_ID, "get_weather", r#"{"city":"Paris"}"#)],
+        )
+    };
+    let br_gpt_oss = info(
+        "chatcmpl-bdrk-aisensor0001",
+        "openai.gpt-oss-120b-1:0",
+        "",
+        &["tool_calls"],
+        usage(139, 33, 0),
+        vec![call(
+            "call_bdrk_aisensor01",
+            "get_weather",
+            r#"{"city":"Paris"}"#,
+        )],
+    );
+    let br_llama = info(BR_REQUEST_ID, "", SUNNY, &["stop"], usage(24, 9, 0), vec![]);
+    let nova = Api::BedrockInvoke(InvokeFamily::Nova);
     let brc = Api::BedrockConverse;
     let bri = Api::BedrockInvoke(InvokeFamily::Anthropic);
     let gm = Api::GeminiGenerate;
@@ -460,6 +486,28 @@ fn responses() -> Vec<(&'static str, Api, u16, bool, ResponseInfo)> {
             200,
             true,
             br_invoke(r#"{"city": "Paris"}"#),
+        ),
+        ("bedrock-invoke-nova-tools", nova, 200, false, br_nova()),
+        (
+            "bedrock-invoke-nova-tools-stream",
+            nova,
+            200,
+            true,
+            br_nova(),
+        ),
+        (
+            "bedrock-invoke-gpt-oss-tools-stream",
+            Api::BedrockInvoke(InvokeFamily::OpenAi),
+            200,
+            true,
+            br_gpt_oss,
+        ),
+        (
+            "bedrock-invoke-llama-stream",
+            Api::BedrockInvoke(InvokeFamily::Llama),
+            200,
+            true,
+            br_llama,
         ),
         (
             "bedrock-converse-error",

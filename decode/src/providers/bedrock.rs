@@ -116,8 +116,9 @@ fn converse_usage(u: &Value) -> Option<Usage> {
     Some(Usage {
         input: n(&u["inputTokens"]),
         output: n(&u["outputTokens"]),
-        cache_read: n(&u["cacheReadInputTokens"]),
-        cache_write: n(&u["cacheWriteInputTokens"]),
+        // Nova's InvokeModel bodies name them `cache*InputTokenCount`.
+        cache_read: n(&u["cacheReadInputTokens"]).max(n(&u["cacheReadInputTokenCount"])),
+        cache_write: n(&u["cacheWriteInputTokens"]).max(n(&u["cacheWriteInputTokenCount"])),
         reasoning: 0,
     })
 }
