@@ -592,22 +592,37 @@ pub(super) fn invoke_stream(
         return Ok(error);
     }
     let family = match family {
-        Unknown => guess(&chunks[0]),
+        // The first chunk may carry only metrics: the first that looks like something.
+        Unknown => chunks
+            .iter()
+            .map(guess)
+            .find(|f| *f != Unknown)
+            .unwrap_or(Unknown),
         f => f,
     };
-    let as_sse = |kind: fn(&Value) -> String| -> Vec<SseEvent> {
-        chunks
-            .iter()
-            .map(|v| SseEvent {
-                event: kind(v),
-                data: v.to_string(),
-                id: None,
-            })
-            .collect()
+    // The shared Anthropic and OpenAI readers skip events they do not know without a word:
+    // here such chunks are counted, and only the provider's own are passed on.
+    let mut foreign = 0;
+    let mut as_sse = |own: fn(&Value) -> bool| -> Vec<SseEvent> {
+        let mut out = Vec::new();
+        for v in &chunks {
+            if own(v) {
+                out.push(SseEvent {
+                    event: text(&v["type"]),
+                    data: v.to_string(),
+                    id: None,
+                });
+            } else if !only_metrics(v) {
+                foreign += 1;
+            }
+        }
+        out
     };
     let mut r = match family {
-        Anthropic => anthropic::stream(&as_sse(|v| text(&v["type"])))?,
-        OpenAi => openai::stream(&as_sse(|_| String::new()))?,
+        Anthropic => anthropic::stream(&as_sse(|v| v["type"].is_string()))?,
+        OpenAi => openai::stream(&as_sse(|v| {
+            v["choices"].is_array() || v["usage"].is_object() || !v["error"].is_null()
+        }))?,
         Nova => {
             let mut c = ConverseEvents::default();
             for v in &chunks {
@@ -629,7 +644,7 @@ pub(super) fn invoke_stream(
             r
         }
     };
-    r.bad_events += bad;
+    r.bad_events += bad + foreign;
     if !error.error.is_empty() {
         r.error = error.error;
     }
@@ -1076,6 +1091,18 @@ mod tests {
                 .len(),
             1
         );
+        // A chunk that is not a chat.completion.chunk is counted; metrics alone are not.
+        let odd = [
+            chunk(
+                r#"{"amazon-bedrock-invocationMetrics":{"inputTokenCount":1,"outputTokenCount":1}}"#,
+            ),
+            msgs[0].clone(),
+            chunk(r#"{"reasoning":"?"}"#),
+        ];
+        let r = invoke_stream(InvokeFamily::Unknown, &odd).unwrap();
+        assert_eq!((r.tool_calls.len(), r.bad_events), (1, 1));
+        let r = invoke_stream(InvokeFamily::Anthropic, &odd[2..]);
+        assert!(r.is_err(), "no message_start");
         let v: Value = serde_json::from_str(
             r#"{"id":"c2","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}"#,
         )
