@@ -54,6 +54,56 @@ impl Calls {
         };
         lost
     }
+
+    /// Feeds a record's bytes to `f`, with the gaps before and after it.
+    fn feed<F: Framer>(
+        &mut self,
+        f: &mut F,
+        s: &SslRecord,
+        out: &mut Vec<F::Out>,
+    ) -> Result<(), F::Error> {
+        let lost = self.lost_before(s);
+        if lost > 0 {
+            f.gap(lost, out)?;
+        }
+        f.push(s.data, out)?;
+        if s.missing_after() > 0 {
+            f.gap(s.missing_after(), out)?;
+        }
+        Ok(())
+    }
+}
+
+/// A push parser of one direction: what [`Calls::feed`] drives, for HTTP/1 and HTTP/2 alike.
+trait Framer {
+    type Out;
+    type Error;
+    fn push(&mut self, data: &[u8], out: &mut Vec<Self::Out>) -> Result<(), Self::Error>;
+    /// `n` bytes were lost here.
+    fn gap(&mut self, n: u64, out: &mut Vec<Self::Out>) -> Result<(), Self::Error>;
+}
+
+impl Framer for MessageParser {
+    type Out = Message;
+    type Error = http1::Http1Error;
+    fn push(&mut self, data: &[u8], out: &mut Vec<Message>) -> Result<(), Self::Error> {
+        MessageParser::push(self, data, out)
+    }
+    fn gap(&mut self, n: u64, out: &mut Vec<Message>) -> Result<(), Self::Error> {
+        MessageParser::gap(self, n, out)
+    }
+}
+
+impl Framer for http2::FrameParser {
+    type Out = http2::Event;
+    type Error = http2::Http2Error;
+    fn push(&mut self, data: &[u8], out: &mut Vec<http2::Event>) -> Result<(), Self::Error> {
+        http2::FrameParser::push(self, data, out)
+    }
+    fn gap(&mut self, n: u64, out: &mut Vec<http2::Event>) -> Result<(), Self::Error> {
+        // More than usize can count is more than any DATA payload: the parser fails.
+        http2::FrameParser::gap(self, usize::try_from(n).unwrap_or(usize::MAX), out)
+    }
 }
 
 /// One direction of an HTTP/1 connection.
@@ -81,15 +131,7 @@ impl Side {
 
     /// Feeds a record's bytes, with the gaps before and after it.
     fn feed(&mut self, s: &SslRecord, out: &mut Vec<Message>) -> Result<(), http1::Http1Error> {
-        let lost = self.calls.lost_before(s);
-        if lost > 0 {
-            self.parser.gap(lost, out)?;
-        }
-        self.parser.push(s.data, out)?;
-        if s.missing_after() > 0 {
-            self.parser.gap(s.missing_after(), out)?;
-        }
-        Ok(())
+        self.calls.feed(&mut self.parser, s, out)
     }
 }
 
@@ -139,11 +181,7 @@ impl H2 {
             Direction::Write => (&mut self.req, &mut self.req_calls),
             Direction::Read => (&mut self.resp, &mut self.resp_calls),
         };
-        let lost = calls.lost_before(s);
-        let out = &mut self.events;
-        parser.gap(lost as usize, out)?;
-        parser.push(s.data, out)?;
-        parser.gap(s.missing_after() as usize, out)
+        calls.feed(parser, s, &mut self.events)
     }
 
     fn buffered(&self) -> usize {
