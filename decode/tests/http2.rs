@@ -561,3 +561,90 @@ fn an_http2_server_is_a_server_connection_not_garbage() {
     assert_eq!(counters.parse_failures, 0);
     assert_eq!(counters.http2_connections, 0);
 }
+
+/// A hand-made connection fed record by record, one whole call each.
+struct Conn {
+    p: Pipeline,
+    out: Vec<Payload>,
+    ts: u64,
+}
+
+impl Conn {
+    fn new() -> Self {
+        Self::with(Config::default())
+    }
+
+    fn with(cfg: Config) -> Self {
+        Conn {
+            p: Pipeline::new(cfg),
+            out: Vec::new(),
+            ts: 1,
+        }
+    }
+
+    fn feed(&mut self, dir: Direction, data: &[u8]) {
+        self.ts += 1;
+        let out = &mut self.out;
+        self.p.on_bytes(
+            &record(dir, self.ts, 0, data.len(), data),
+            &mut CommOnly,
+            &mut |e: Emitted| out.push(e.payload),
+        );
+    }
+
+    fn finish(&mut self) -> Counters {
+        let out = &mut self.out;
+        self.p
+            .finish(self.ts + 1, &mut CommOnly, &mut |e: Emitted| {
+                out.push(e.payload)
+            });
+        self.p.counters().clone()
+    }
+}
+
+/// HEADERS of an OpenAI chat request on `stream`.
+fn chat_headers(stream: u32, flags: u8) -> Vec<u8> {
+    frame(
+        1,
+        flags,
+        stream,
+        &block(&[
+            (":method", "POST"),
+            (":path", "/v1/chat/completions"),
+            (":authority", "api.openai.com"),
+            (":scheme", "https"),
+            ("content-type", "application/json"),
+        ]),
+    )
+}
+
+const CHAT_START: &[u8] = br#"{"model":"gpt-4o","messages":[{"role":"user","content":"#;
+const CHAT_END: &[u8] = br#""hi"}]}"#;
+
+#[test]
+fn pushed_streams_are_not_messages() {
+    let mut c = Conn::new();
+    let mut w = http2::PREFACE.to_vec();
+    w.extend(chat_headers(1, 0x4));
+    w.extend(frame(0, 0x1, 1, &[CHAT_START, CHAT_END].concat()));
+    c.feed(Direction::Write, &w);
+    let mut promise = 2u32.to_be_bytes().to_vec();
+    promise.extend(block(&[
+        (":method", "GET"),
+        (":path", "/style.css"),
+        (":authority", "api.openai.com"),
+        (":scheme", "https"),
+    ]));
+    let mut r = frame(5, 0x4, 1, &promise);
+    r.extend(frame(1, 0x4, 2, &block(&[(":status", "200")])));
+    r.extend(frame(0, 0, 2, &[b'x'; 30_000]));
+    c.feed(Direction::Read, &r);
+    assert!(c.p.buffered_bytes() < 16 * 1024, "{}", c.p.buffered_bytes());
+    c.feed(Direction::Read, &frame(0, 0x1, 2, b""));
+    let counters = c.finish();
+    assert_eq!(counters.unmatched_responses, 0, "{counters:?}");
+    assert_eq!(
+        counters.incomplete_exchanges, 1,
+        "stream 1 was never answered"
+    );
+}

@@ -7,7 +7,8 @@
 //! dynamic table. Each stream gives one [`Message`] in the shape HTTP/1.1 gives (pseudo-
 //! headers as method, path, `host` and status; names lower-case), complete at END_STREAM.
 //! Interim 1xx heads and trailers are decoded and skipped; RST_STREAM ends a stream as
-//! incomplete; PING, SETTINGS, WINDOW_UPDATE, PRIORITY and unknown frame types carry nothing
+//! incomplete; streams the server pushes (PUSH_PROMISE) are decoded for HPACK only, and their
+//! DATA skipped; PING, SETTINGS, WINDOW_UPDATE, PRIORITY and unknown frame types carry nothing
 //! we report. DATA payloads are streamed into the body, never buffered as frames, so only
 //! header and control frames count against the frame size cap.
 //!
@@ -17,7 +18,7 @@
 
 use super::hpack::{self, HpackError};
 use super::http1::{BodyFilter, Head, Message};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The client connection preface (RFC 9113 §3.4).
 pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -185,7 +186,10 @@ enum State {
 struct OpenBlock {
     stream: u32,
     end_stream: bool,
+    /// A PUSH_PROMISE's block.
     push: bool,
+    /// A block on a pushed stream: decoded for HPACK only.
+    pushed: bool,
 }
 
 #[derive(Default)]
@@ -215,6 +219,9 @@ pub struct FrameParser {
     body_filter: Option<BodyFilter>,
     /// Responses: per stream, whether its body is kept (streams not listed keep theirs).
     wanted: HashMap<u32, bool>,
+    /// Streams the server promised to push: nobody asked for them, so their frames are
+    /// decoded for HPACK only.
+    promised: HashSet<u32>,
 }
 
 impl FrameParser {
@@ -235,6 +242,7 @@ impl FrameParser {
             streams: HashMap::new(),
             body_filter: None,
             wanted: HashMap::new(),
+            promised: HashSet::new(),
         }
     }
 
@@ -276,6 +284,7 @@ impl FrameParser {
     /// Returns true if it held part of a message.
     pub fn reset_stream(&mut self, stream: u32) -> bool {
         self.wanted.remove(&stream);
+        self.promised.remove(&stream);
         self.streams.remove(&stream).is_some()
     }
 
@@ -373,6 +382,7 @@ impl FrameParser {
             s.body = Vec::new();
         }
         self.wanted.clear();
+        self.promised.clear();
     }
 
     fn feed(&mut self, mut data: &[u8], out: &mut Vec<Event>) -> Result<(), Http2Error> {
@@ -563,6 +573,7 @@ impl FrameParser {
 
     fn complete(&mut self, stream: u32, out: &mut Vec<Event>) {
         self.wanted.remove(&stream);
+        self.promised.remove(&stream);
         if let Some(s) = self.streams.remove(&stream) {
             if let Some(head) = s.head {
                 out.push(Event::Message(
@@ -595,21 +606,34 @@ impl FrameParser {
                     need(frag.len() >= 5, "HEADERS too short for its priority")?;
                     frag = &frag[5..];
                 }
-                if !self.streams.contains_key(&fh.stream) {
-                    if self.streams.len() >= self.limits.max_streams {
-                        return Err(Http2Error::TooManyStreams);
+                // A pushed stream opens no message: its block only keeps HPACK in step.
+                let pushed = self.promised.contains(&fh.stream);
+                if !pushed {
+                    if !self.streams.contains_key(&fh.stream) {
+                        if self.streams.len() >= self.limits.max_streams {
+                            return Err(Http2Error::TooManyStreams);
+                        }
+                        self.streams.insert(fh.stream, Stream::default());
                     }
-                    self.streams.insert(fh.stream, Stream::default());
+                    if let Some(s) = self.streams.get_mut(&fh.stream) {
+                        s.wire += (FRAME_HEADER_LEN + fh.len) as u64;
+                    }
                 }
-                let s = self.streams.get_mut(&fh.stream).expect("inserted above");
-                s.wire += (FRAME_HEADER_LEN + fh.len) as u64;
-                self.start_block(fh, frag, false, out)?;
+                self.start_block(fh, frag, false, pushed, out)?;
             }
             PUSH_PROMISE => {
                 need(fh.stream != 0, "PUSH_PROMISE on stream 0")?;
                 let frag = unpad(fh, p)?;
                 need(frag.len() >= 4, "PUSH_PROMISE too short")?;
-                self.start_block(fh, &frag[4..], true, out)?;
+                let promised =
+                    u32::from_be_bytes([frag[0], frag[1], frag[2], frag[3]]) & 0x7fff_ffff;
+                if !self.promised.contains(&promised) {
+                    if self.promised.len() >= self.limits.max_streams {
+                        return Err(Http2Error::TooManyStreams);
+                    }
+                    self.promised.insert(promised);
+                }
+                self.start_block(fh, &frag[4..], true, false, out)?;
             }
             CONTINUATION => {
                 let open = self
@@ -664,6 +688,7 @@ impl FrameParser {
         fh: FrameHeader,
         frag: &[u8],
         push: bool,
+        pushed: bool,
         out: &mut Vec<Event>,
     ) -> Result<(), Http2Error> {
         self.block.clear();
@@ -672,6 +697,7 @@ impl FrameParser {
             stream: fh.stream,
             end_stream: !push && fh.flags & END_STREAM != 0,
             push,
+            pushed,
         };
         if fh.flags & END_HEADERS != 0 {
             self.end_block(open, out)
@@ -699,6 +725,12 @@ impl FrameParser {
         self.block.clear();
         if open.push {
             out.push(Event::PushPromise);
+            return Ok(());
+        }
+        if open.pushed {
+            if open.end_stream {
+                self.promised.remove(&open.stream);
+            }
             return Ok(());
         }
         let Some(s) = self.streams.get_mut(&open.stream) else {
@@ -1176,6 +1208,27 @@ mod tests {
         assert_eq!(ev[0], Event::PushPromise);
         let m = messages(&ev);
         assert_eq!(m[0].1.head.header("x"), Some("y"));
+    }
+
+    #[test]
+    fn pushed_streams_give_no_message_and_keep_no_body() {
+        let mut p = FrameParser::new(Role::Response, Limits::default());
+        p.expect_response(1, true);
+        p.expect_response(2, true); // even were it asked for: a pushed stream is nobody's
+        let mut promise = vec![1, 0x80, 0, 0, 2]; // pad length 1; promised id 2, reserved bit set
+        promise.extend(block(&[(":method", "GET"), (":path", "/a.css")], &[]));
+        promise.push(0);
+        let mut r = frame(PUSH_PROMISE, END_HEADERS | PADDED, 1, &promise);
+        r.extend(frame(HEADERS, END_HEADERS, 2, &[0x88]));
+        r.extend(frame(DATA, 0, 2, &[b'x'; 1000]));
+        let mut out = Vec::new();
+        p.push(&r, &mut out).unwrap();
+        assert!(p.buffered() < 1000, "{} bytes held", p.buffered());
+        assert!(!p.in_message());
+        p.push(&frame(DATA, END_STREAM, 2, b""), &mut out).unwrap();
+        assert_eq!(out, [Event::PushPromise]);
+        // the promise is forgotten once its stream ends
+        assert!(p.promised.is_empty());
     }
 
     #[test]
