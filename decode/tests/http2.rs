@@ -648,3 +648,16 @@ fn pushed_streams_are_not_messages() {
         "stream 1 was never answered"
     );
 }
+
+#[test]
+fn bytes_after_a_failure_are_counted() {
+    let mut c = Conn::new();
+    let mut w = http2::PREFACE.to_vec();
+    w.extend_from_slice(b"\x00\x00\x04\x01\x05\x00\x00\x00\x01\x80\x80\x80\x80"); // index 0
+    c.feed(Direction::Write, &w);
+    c.feed(Direction::Write, b"more");
+    c.feed(Direction::Read, b"\xff\xff\xff");
+    let counters = c.finish();
+    assert_eq!(counters.parse_failures, 1);
+    assert_eq!(counters.resync_bytes, 7, "{counters:?}");
+}

@@ -362,6 +362,9 @@ impl Conn {
             return;
         };
         if h2.failed {
+            // Nothing more is decoded here: the bytes are counted as lost, as HTTP/1 counts
+            // what it skips.
+            ctx.counters.resync_bytes += s.data.len() as u64;
             return;
         }
         let res = h2.feed(s);

@@ -97,7 +97,8 @@ pub struct Counters {
     pub server_connections: u64,
     /// Responses that matched no request (e.g. the probe attached mid-exchange).
     pub unmatched_responses: u64,
-    /// Bytes skipped while waiting for a message boundary.
+    /// Bytes skipped while waiting for a message boundary, or after an HTTP/2 connection
+    /// failed.
     pub resync_bytes: u64,
     /// Requests whose response never completed (process exit, idle expiry, eviction).
     pub incomplete_exchanges: u64,
