@@ -661,3 +661,25 @@ fn bytes_after_a_failure_are_counted() {
     assert_eq!(counters.parse_failures, 1);
     assert_eq!(counters.resync_bytes, 7, "{counters:?}");
 }
+
+#[test]
+fn response_streams_nobody_asked_for_keep_no_body() {
+    let mut c = Conn::new();
+    let mut w = http2::PREFACE.to_vec();
+    w.extend(chat_headers(1, 0x4));
+    c.feed(Direction::Write, &w);
+    for s in (3..=3 + 2 * 20).step_by(2) {
+        c.feed(
+            Direction::Read,
+            &frame(1, 0x4, s, &block(&[(":status", "200")])),
+        );
+        for _ in 0..8 {
+            c.feed(Direction::Read, &frame(0, 0, s, &[b'z'; 16384]));
+        }
+        assert!(
+            c.p.buffered_bytes() < 64 * 1024,
+            "{} bytes held",
+            c.p.buffered_bytes()
+        );
+    }
+}

@@ -217,7 +217,8 @@ pub struct FrameParser {
     streams: HashMap<u32, Stream>,
     /// Requests: decides from a head whether its body is kept.
     body_filter: Option<BodyFilter>,
-    /// Responses: per stream, whether its body is kept (streams not listed keep theirs).
+    /// Responses: per stream, whether its body is kept. Streams not listed were never asked
+    /// for: their bodies are not kept. The owner bounds it (one entry per request it tracks).
     wanted: HashMap<u32, bool>,
     /// Streams the server promised to push: nobody asked for them, so their frames are
     /// decoded for HPACK only.
@@ -252,11 +253,12 @@ impl FrameParser {
     }
 
     /// Responses only: whether the body of the response on `stream` is worth keeping. Call
-    /// when its request is known; a response whose request is unknown keeps its body.
+    /// when its request is known; a response whose request was never registered does not
+    /// keep its body. The entry goes when the response ends or
+    /// [`reset_stream`](Self::reset_stream) is called: the owner keeps the number bounded by
+    /// the requests it tracks.
     pub fn expect_response(&mut self, stream: u32, keep_body: bool) {
-        if self.wanted.len() < self.limits.max_streams {
-            self.wanted.insert(stream, keep_body);
-        }
+        self.wanted.insert(stream, keep_body);
     }
 
     /// Bytes currently held (buffers, kept bodies, the HPACK table).
@@ -744,7 +746,9 @@ impl FrameParser {
                 Some(head) => {
                     s.keep = match self.role {
                         Role::Request => self.body_filter.as_ref().is_none_or(|f| f(&head)),
-                        Role::Response => self.wanted.get(&open.stream).copied().unwrap_or(true),
+                        // A stream no request registered (the server opened it, or its
+                        // request was given up on) has nobody to report its body to.
+                        Role::Response => self.wanted.get(&open.stream).copied().unwrap_or(false),
                     };
                     s.head = Some(head);
                     out.push(Event::Head(open.stream));
@@ -864,6 +868,9 @@ mod tests {
 
     fn run(role: Role, chunks: &[&[u8]]) -> Result<Vec<Event>, Http2Error> {
         let mut p = FrameParser::new(role, Limits::default());
+        // the requests the responses answer
+        p.expect_response(1, true);
+        p.expect_response(3, true);
         let mut out = Vec::new();
         for c in chunks {
             p.push(c, &mut out)?;
@@ -1098,6 +1105,7 @@ mod tests {
     #[test]
     fn gaps_inside_data_are_skipped_elsewhere_fatal() {
         let mut p = FrameParser::new(Role::Response, Limits::default());
+        p.expect_response(1, true);
         let mut out = Vec::new();
         p.push(&frame(HEADERS, END_HEADERS, 1, &[0x88]), &mut out)
             .unwrap();
@@ -1234,6 +1242,7 @@ mod tests {
     #[test]
     fn partials_at_close() {
         let mut p = FrameParser::new(Role::Response, Limits::default());
+        p.expect_response(3, true);
         let mut out = Vec::new();
         p.push(&frame(HEADERS, END_HEADERS, 3, &[0x88]), &mut out)
             .unwrap();
