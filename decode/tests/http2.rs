@@ -683,3 +683,22 @@ fn response_streams_nobody_asked_for_keep_no_body() {
         );
     }
 }
+
+#[test]
+fn streams_dropped_by_goaway_keep_no_answer_body() {
+    let mut c = Conn::new();
+    let mut w = http2::PREFACE.to_vec();
+    for s in [1, 3] {
+        w.extend(chat_headers(s, 0x4));
+        w.extend(frame(0, 0x1, s, &[CHAT_START, CHAT_END].concat()));
+    }
+    c.feed(Direction::Write, &w);
+    c.feed(Direction::Read, &frame(7, 0, 0, &[0, 0, 0, 1, 0, 0, 0, 0]));
+    // a broken server answers stream 3 anyway
+    c.feed(
+        Direction::Read,
+        &frame(1, 0x4, 3, &block(&[(":status", "200")])),
+    );
+    c.feed(Direction::Read, &frame(0, 0, 3, &[b'z'; 60_000]));
+    assert!(c.p.buffered_bytes() < 16 * 1024, "{}", c.p.buffered_bytes());
+}

@@ -455,9 +455,18 @@ impl Conn {
             }
             // Streams above the last one the server processed will never be answered.
             http2::Event::GoAway { last_stream } => {
-                let before = h2.pending.len();
-                h2.pending.retain(|&id, _| id <= last_stream);
-                ctx.counters.incomplete_exchanges += (before - h2.pending.len()) as u64;
+                let gone: Vec<u32> = h2
+                    .pending
+                    .keys()
+                    .copied()
+                    .filter(|&id| id > last_stream)
+                    .collect();
+                for id in &gone {
+                    h2.pending.remove(id);
+                    // Nor is their answer expected any more.
+                    h2.resp.reset_stream(*id);
+                }
+                ctx.counters.incomplete_exchanges += gone.len() as u64;
             }
             http2::Event::PushPromise => {}
         }
