@@ -702,3 +702,31 @@ fn streams_dropped_by_goaway_keep_no_answer_body() {
     c.feed(Direction::Read, &frame(0, 0, 3, &[b'z'; 60_000]));
     assert!(c.p.buffered_bytes() < 16 * 1024, "{}", c.p.buffered_bytes());
 }
+
+#[test]
+fn all_streams_of_a_connection_share_one_body_budget() {
+    let mut cfg = Config::default();
+    cfg.http.max_body = 64 * 1024;
+    let mut c = Conn::with(cfg);
+    let mut w = http2::PREFACE.to_vec();
+    for s in [1, 3, 5, 7] {
+        w.extend(chat_headers(s, 0x4));
+        w.extend(frame(0, 0x1, s, &[CHAT_START, CHAT_END].concat()));
+    }
+    c.feed(Direction::Write, &w);
+    // four answers of 40 KiB each, none over: 160 KiB against a 64 KiB budget
+    for s in [1, 3, 5, 7] {
+        c.feed(
+            Direction::Read,
+            &frame(1, 0x4, s, &block(&[(":status", "200")])),
+        );
+        c.feed(Direction::Read, &frame(0, 0, s, &[b' '; 40 * 1024]));
+    }
+    assert!(
+        c.p.buffered_bytes() < 64 * 1024 + 16 * 1024,
+        "{} bytes held",
+        c.p.buffered_bytes()
+    );
+    let counters = c.finish();
+    assert_eq!(counters.body_budget_bytes, 96 * 1024, "{counters:?}");
+}

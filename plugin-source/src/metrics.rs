@@ -27,6 +27,7 @@ const METRICS: &[(&CStr, MetricType, Get)] = {
             s.pipeline.unmatched_responses
         }),
         (c"resync_bytes", M, |s| s.pipeline.resync_bytes),
+        (c"body_budget_bytes", M, |s| s.pipeline.body_budget_bytes),
         (c"incomplete_exchanges", M, |s| {
             s.pipeline.incomplete_exchanges
         }),

@@ -73,6 +73,10 @@ pub struct Limits {
     pub max_table: usize,
     /// Largest body kept per stream; the rest is counted and the message marked truncated.
     pub max_body: usize,
+    /// Largest sum of the bodies kept by all streams at once: streams multiply what one
+    /// message may hold, so they share one budget. Past it, bodies are marked truncated and
+    /// the bytes counted ([`FrameParser::take_over_budget`]).
+    pub body_budget: usize,
     /// Streams open at once at most.
     pub max_streams: usize,
 }
@@ -84,6 +88,7 @@ impl Default for Limits {
             max_header_list: 64 * 1024,
             max_table: 64 * 1024,
             max_body: 16 * 1024 * 1024,
+            body_budget: 16 * 1024 * 1024,
             max_streams: 1024,
         }
     }
@@ -223,6 +228,10 @@ pub struct FrameParser {
     /// Streams the server promised to push: nobody asked for them, so their frames are
     /// decoded for HPACK only.
     promised: HashSet<u32>,
+    /// Body bytes kept by all streams together, against `limits.body_budget`.
+    held: usize,
+    /// Body bytes dropped because the budget was spent, not yet taken by the owner.
+    over_budget: u64,
 }
 
 impl FrameParser {
@@ -244,6 +253,8 @@ impl FrameParser {
             body_filter: None,
             wanted: HashMap::new(),
             promised: HashSet::new(),
+            held: 0,
+            over_budget: 0,
         }
     }
 
@@ -259,6 +270,11 @@ impl FrameParser {
     /// the requests it tracks.
     pub fn expect_response(&mut self, stream: u32, keep_body: bool) {
         self.wanted.insert(stream, keep_body);
+    }
+
+    /// Body bytes dropped since the last call because all streams together held the budget.
+    pub fn take_over_budget(&mut self) -> u64 {
+        std::mem::take(&mut self.over_budget)
     }
 
     /// Bytes currently held (buffers, kept bodies, the HPACK table).
@@ -287,12 +303,20 @@ impl FrameParser {
     pub fn reset_stream(&mut self, stream: u32) -> bool {
         self.wanted.remove(&stream);
         self.promised.remove(&stream);
-        self.streams.remove(&stream).is_some()
+        self.remove_stream(stream).is_some()
+    }
+
+    /// Removes a stream, giving its body's bytes back to the budget.
+    fn remove_stream(&mut self, stream: u32) -> Option<Stream> {
+        let s = self.streams.remove(&stream)?;
+        self.held = self.held.saturating_sub(s.body.len());
+        Some(s)
     }
 
     /// End of the connection: the messages whose head was read and whose end never came,
     /// marked `body_truncated`, by stream id.
     pub fn take_partials(&mut self) -> Vec<(u32, Message)> {
+        self.held = 0;
         let mut v: Vec<_> = self
             .streams
             .drain()
@@ -383,6 +407,7 @@ impl FrameParser {
         for s in self.streams.values_mut() {
             s.body = Vec::new();
         }
+        self.held = 0;
         self.wanted.clear();
         self.promised.clear();
     }
@@ -568,15 +593,20 @@ impl FrameParser {
                 return;
             }
             let room = max.saturating_sub(s.body.len());
-            s.truncated |= bytes.len() > room;
-            s.body.extend_from_slice(&bytes[..bytes.len().min(room)]);
+            let budget = self.limits.body_budget.saturating_sub(self.held);
+            let kept = bytes.len().min(room).min(budget);
+            s.truncated |= bytes.len() > kept;
+            // Only what the stream's own cap would have kept counts as lost to the budget.
+            self.over_budget += (bytes.len().min(room) - kept) as u64;
+            self.held += kept;
+            s.body.extend_from_slice(&bytes[..kept]);
         }
     }
 
     fn complete(&mut self, stream: u32, out: &mut Vec<Event>) {
         self.wanted.remove(&stream);
         self.promised.remove(&stream);
-        if let Some(s) = self.streams.remove(&stream) {
+        if let Some(s) = self.remove_stream(stream) {
             if let Some(head) = s.head {
                 out.push(Event::Message(
                     stream,
@@ -754,7 +784,7 @@ impl FrameParser {
                     out.push(Event::Head(open.stream));
                 }
                 None => {
-                    self.streams.remove(&open.stream);
+                    self.remove_stream(open.stream);
                     self.wanted.remove(&open.stream);
                     out.push(Event::Malformed(open.stream));
                     return Ok(());
@@ -1237,6 +1267,37 @@ mod tests {
         assert_eq!(out, [Event::PushPromise]);
         // the promise is forgotten once its stream ends
         assert!(p.promised.is_empty());
+    }
+
+    #[test]
+    fn streams_share_one_body_budget() {
+        let mut p = FrameParser::new(
+            Role::Response,
+            Limits {
+                max_body: 100,
+                body_budget: 150,
+                ..Limits::default()
+            },
+        );
+        let mut r = Vec::new();
+        for id in [1, 3] {
+            p.expect_response(id, true);
+            r.extend(frame(HEADERS, END_HEADERS, id, &[0x88]));
+            r.extend(frame(DATA, 0, id, &[b'a'; 120]));
+        }
+        let mut out = Vec::new();
+        p.push(&r, &mut out).unwrap();
+        // stream 1 keeps its cap (100), stream 3 what is left of the budget (50)
+        assert_eq!(p.take_over_budget(), 50);
+        p.push(&frame(DATA, END_STREAM, 1, b""), &mut out).unwrap();
+        // stream 1's bytes are back in the budget
+        p.push(&frame(DATA, END_STREAM, 3, &[b'b'; 60]), &mut out)
+            .unwrap();
+        let m = messages(&out);
+        assert_eq!((m[0].1.body.len(), m[1].1.body.len()), (100, 100));
+        assert!(m[0].1.body_truncated && m[1].1.body_truncated);
+        assert_eq!(p.take_over_budget(), 0);
+        assert_eq!(p.held, 0);
     }
 
     #[test]

@@ -160,6 +160,7 @@ impl H2 {
             max_header_block: limits.max_head,
             max_header_list: limits.max_head,
             max_body: limits.max_body,
+            body_budget: limits.max_body,
             ..http2::Limits::default()
         };
         let mut req = http2::FrameParser::new(http2::Role::Request, l);
@@ -368,6 +369,7 @@ impl Conn {
             return;
         }
         let res = h2.feed(s);
+        ctx.counters.body_budget_bytes += h2.req.take_over_budget() + h2.resp.take_over_budget();
         // Events before a failure came from frames that parsed whole: they are right.
         let mut events = std::mem::take(&mut h2.events);
         for ev in events.drain(..) {

@@ -100,6 +100,9 @@ pub struct Counters {
     /// Bytes skipped while waiting for a message boundary, or after an HTTP/2 connection
     /// failed.
     pub resync_bytes: u64,
+    /// Body bytes not kept because the streams of an HTTP/2 connection together held as much
+    /// as one message may (their events say the body was truncated).
+    pub body_budget_bytes: u64,
     /// Requests whose response never completed (process exit, idle expiry, eviction).
     pub incomplete_exchanges: u64,
     /// Connections ended by the client (`SSL_free`).
