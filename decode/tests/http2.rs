@@ -730,3 +730,41 @@ fn all_streams_of_a_connection_share_one_body_budget() {
     let counters = c.finish();
     assert_eq!(counters.body_budget_bytes, 96 * 1024, "{counters:?}");
 }
+
+/// The client's preface, SETTINGS and a chat request on stream 1 whose body is not over.
+fn open_chat_request() -> Vec<u8> {
+    let mut w = http2::PREFACE.to_vec();
+    w.extend(frame(4, 0, 0, &[]));
+    w.extend(chat_headers(1, 0x4));
+    w.extend(frame(0, 0, 1, CHAT_START));
+    w
+}
+
+#[test]
+fn close_counts_cut_http2_streams_as_http1_does() {
+    // A request cut mid-body failed to parse and is incomplete, as over HTTP/1.1.
+    let mut c = Conn::new();
+    c.feed(Direction::Write, &open_chat_request());
+    let counters = c.finish();
+    assert!(c.out.is_empty());
+    assert_eq!(
+        (counters.parse_failures, counters.incomplete_exchanges),
+        (1, 1),
+        "{counters:?}"
+    );
+    // An answer cut mid-body that no request asked for: incomplete and unmatched.
+    let mut c = Conn::new();
+    c.feed(Direction::Write, &http2::PREFACE[..]);
+    c.feed(
+        Direction::Read,
+        &frame(1, 0x4, 5, &block(&[(":status", "200")])),
+    );
+    c.feed(Direction::Read, &frame(0, 0, 5, b"partial"));
+    let counters = c.finish();
+    assert_eq!(
+        (counters.unmatched_responses, counters.incomplete_exchanges),
+        (1, 1),
+        "{counters:?}"
+    );
+    assert_eq!(counters.parse_failures, 0);
+}

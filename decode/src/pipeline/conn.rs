@@ -488,14 +488,21 @@ impl Conn {
         if self.role == Role::Http2 {
             if let Some(h2) = self.h2.as_mut() {
                 if !h2.failed {
-                    // Responses cut mid-body still say who answered what: reported, counted.
+                    // Counted as over HTTP/1.1: a response cut mid-body is incomplete, and
+                    // still says who answered what (unmatched if nobody asked); a request cut
+                    // mid-way failed to parse and is incomplete.
                     for (id, msg) in h2.resp.take_partials() {
+                        ctx.counters.incomplete_exchanges += 1;
                         if let Some(p) = h2.pending.remove(&id) {
-                            ctx.counters.incomplete_exchanges += 1;
                             ctx.response(p, &hdr, msg);
+                        } else {
+                            ctx.counters.unmatched_responses += 1;
                         }
                     }
-                    ctx.counters.incomplete_exchanges += h2.req.take_partials().len() as u64;
+                    let cut = h2.req.open_streams() as u64;
+                    h2.req.take_partials();
+                    ctx.counters.parse_failures += cut;
+                    ctx.counters.incomplete_exchanges += cut;
                 }
                 ctx.counters.incomplete_exchanges += h2.pending.len() as u64;
                 h2.pending.clear();
