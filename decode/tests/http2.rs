@@ -600,6 +600,10 @@ impl Conn {
             });
         self.p.counters().clone()
     }
+
+    fn kinds(&self) -> Vec<&str> {
+        self.out.iter().map(|e| e.kind.as_str()).collect()
+    }
 }
 
 /// HEADERS of an OpenAI chat request on `stream`.
@@ -767,4 +771,70 @@ fn close_counts_cut_http2_streams_as_http1_does() {
         "{counters:?}"
     );
     assert_eq!(counters.parse_failures, 0);
+}
+
+/// A whole 401 on stream 1.
+fn early_401() -> Vec<u8> {
+    let mut r = frame(4, 0, 0, &[]);
+    r.extend(frame(
+        1,
+        0x4,
+        1,
+        &block(&[(":status", "401"), ("content-type", "application/json")]),
+    ));
+    r.extend(frame(
+        0,
+        0x1,
+        1,
+        br#"{"error":{"type":"invalid_api_key","code":"invalid_api_key"}}"#,
+    ));
+    r
+}
+
+#[test]
+fn an_answer_before_the_request_ends_then_a_reset_is_reported() {
+    // RFC 9113 §8.1: the server answers an upload early, then RST_STREAM(NO_ERROR).
+    let mut c = Conn::new();
+    c.feed(Direction::Write, &open_chat_request());
+    let mut r = early_401();
+    r.extend(frame(3, 0, 1, &[0, 0, 0, 0]));
+    c.feed(Direction::Read, &r);
+    assert_eq!(c.kinds(), ["ai.request", "ai.response"]);
+    let counters = c.finish();
+    assert_eq!(counters.unmatched_responses, 0, "{counters:?}");
+    assert_eq!(counters.incomplete_exchanges, 1, "the request was cut");
+    let resp = &c.out[1];
+    assert_eq!(resp.http.as_ref().unwrap().status, Some(401));
+    assert_eq!(resp.exchange_id, c.out[0].exchange_id);
+    assert!(resp.ts >= c.out[0].ts);
+}
+
+#[test]
+fn an_answer_before_the_request_ends_waits_for_it() {
+    // No reset: the request ends after its answer came; the exchange is whole.
+    let mut c = Conn::new();
+    c.feed(Direction::Write, &open_chat_request());
+    c.feed(Direction::Read, &early_401());
+    assert!(c.out.is_empty(), "held until the request ends");
+    c.feed(Direction::Write, &frame(0, 0x1, 1, CHAT_END));
+    assert_eq!(c.kinds(), ["ai.request", "ai.response"]);
+    assert_eq!(c.out[1].ai.as_ref().unwrap().model, "gpt-4o");
+    assert_eq!(c.out[1].http.as_ref().unwrap().status, Some(401));
+    let counters = c.finish();
+    assert_eq!(counters.incomplete_exchanges, 0, "{counters:?}");
+    assert_eq!(counters.unmatched_responses, 0);
+    assert_eq!(counters.parse_failures, 0);
+}
+
+#[test]
+fn an_answer_before_a_request_that_never_ends_is_reported_at_close() {
+    let mut c = Conn::new();
+    c.feed(Direction::Write, &open_chat_request());
+    c.feed(Direction::Read, &early_401());
+    let counters = c.finish();
+    assert_eq!(c.kinds(), ["ai.request", "ai.response"]);
+    // counted as a request cut mid-way over HTTP/1.1
+    assert_eq!(counters.incomplete_exchanges, 1, "{counters:?}");
+    assert_eq!(counters.parse_failures, 1);
+    assert_eq!(counters.unmatched_responses, 0);
 }

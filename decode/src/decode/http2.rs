@@ -101,8 +101,13 @@ pub enum Event {
     /// The final head of a stream was decoded (its body may follow).
     Head(u32),
     /// RST_STREAM: the stream is over, incomplete. `partial`: this parser held part of a
-    /// message on it.
-    Reset { stream: u32, partial: bool },
+    /// message on it; `cut`: that message so far, if its head was read (marked truncated),
+    /// for an owner that must still report it (e.g. its response came early).
+    Reset {
+        stream: u32,
+        partial: bool,
+        cut: Option<Box<Message>>,
+    },
     /// A head without the pseudo-headers a message needs: the stream is dropped.
     Malformed(u32),
     /// GOAWAY: the peer will not process streams above `last_stream`.
@@ -264,12 +269,22 @@ impl FrameParser {
     }
 
     /// Responses only: whether the body of the response on `stream` is worth keeping. Call
-    /// when its request is known; a response whose request was never registered does not
-    /// keep its body. The entry goes when the response ends or
-    /// [`reset_stream`](Self::reset_stream) is called: the owner keeps the number bounded by
-    /// the requests it tracks.
+    /// as soon as its request's head is known (it may be answered before it ends); a
+    /// response whose request was never registered does not keep its body. The entry goes
+    /// when the response ends or [`reset_stream`](Self::reset_stream) is called: the owner
+    /// keeps the number bounded by the requests it tracks.
     pub fn expect_response(&mut self, stream: u32, keep_body: bool) {
         self.wanted.insert(stream, keep_body);
+    }
+
+    /// The head of the message open on `stream`, if it was read.
+    pub fn head(&self, stream: u32) -> Option<&Head> {
+        self.streams.get(&stream).and_then(|s| s.head.as_ref())
+    }
+
+    /// Whether the body of the message open on `stream` is kept (its head passed the filter).
+    pub fn keeps_body(&self, stream: u32) -> bool {
+        self.streams.get(&stream).is_some_and(|s| s.keep)
     }
 
     /// Body bytes dropped since the last call because all streams together held the budget.
@@ -304,6 +319,20 @@ impl FrameParser {
         self.wanted.remove(&stream);
         self.promised.remove(&stream);
         self.remove_stream(stream).is_some()
+    }
+
+    /// Like [`reset_stream`](Self::reset_stream), but returns the message so far (marked
+    /// truncated) if its head was read.
+    pub fn take_stream(&mut self, stream: u32) -> Option<Message> {
+        self.wanted.remove(&stream);
+        self.promised.remove(&stream);
+        let s = self.remove_stream(stream)?;
+        s.head.map(|head| Message {
+            head,
+            body: s.body,
+            body_truncated: true,
+            wire_len: s.wire,
+        })
     }
 
     /// Removes a stream, giving its body's bytes back to the budget.
@@ -683,10 +712,12 @@ impl FrameParser {
             PRIORITY => need(fh.len == 5 && fh.stream != 0, "bad PRIORITY")?,
             RST_STREAM => {
                 need(fh.len == 4 && fh.stream != 0, "bad RST_STREAM")?;
-                let partial = self.reset_stream(fh.stream);
+                let partial = self.streams.contains_key(&fh.stream);
+                let cut = self.take_stream(fh.stream).map(Box::new);
                 out.push(Event::Reset {
                     stream: fh.stream,
                     partial,
+                    cut,
                 });
             }
             SETTINGS => {
@@ -1091,11 +1122,23 @@ mod tests {
                 Event::Head(1),
                 Event::Reset {
                     stream: 1,
-                    partial: true
+                    partial: true,
+                    cut: Some(Box::new(Message {
+                        head: Head {
+                            method: "POST".into(),
+                            path: "/".into(),
+                            headers: vec![("host".into(), "h".into())],
+                            ..Head::default()
+                        },
+                        body: b"part".to_vec(),
+                        body_truncated: true,
+                        wire_len: (9 + 37) + (9 + 4),
+                    })),
                 },
                 Event::Reset {
                     stream: 5,
-                    partial: false
+                    partial: false,
+                    cut: None,
                 }
             ]
         );

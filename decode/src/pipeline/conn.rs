@@ -135,6 +135,33 @@ impl Side {
     }
 }
 
+/// A request cut short (reset, or the connection ended) whose whole response came early:
+/// both are reported, the request as far as it came, and the exchange counted incomplete.
+fn answer_cut_request(
+    pid: u32,
+    ssl: u64,
+    req: Option<Message>,
+    (rh, resp): (Header, Message),
+    now: &Header,
+    ctx: &mut Ctx,
+) {
+    ctx.counters.incomplete_exchanges += 1;
+    let Some(req) = req else {
+        ctx.counters.unmatched_responses += 1;
+        return;
+    };
+    let p = ctx.request(pid, ssl, now, req, "2".into());
+    ctx.response(p, &later(rh, now), resp);
+}
+
+/// `h` stamped no earlier than `than`: a response held for its request is reported after it.
+fn later(h: Header, than: &Header) -> Header {
+    Header {
+        ts_ns: h.ts_ns.max(than.ts_ns),
+        ..h
+    }
+}
+
 /// Requests waiting for their answers on one HTTP/2 connection at most (servers allow 100 to
 /// 250 concurrent streams).
 const MAX_H2_PENDING: usize = 1024;
@@ -148,6 +175,14 @@ struct H2 {
     resp_calls: Calls,
     /// Requests sent and not yet answered, by stream id.
     pending: HashMap<u32, Pending>,
+    /// Whole responses to requests still being sent (RFC 9113 §8.1 lets a server answer
+    /// early, e.g. 401 or 413 to an upload), by stream id: held until their request ends or
+    /// is cut, so that the exchange is reported, ai.request first.
+    early: HashMap<u32, (Header, Message)>,
+    /// Body bytes held in `early`: they share the connection's body budget.
+    early_bytes: usize,
+    /// Largest sum of bodies held at once per direction, as one HTTP/1 message may hold.
+    budget: usize,
     /// A parser failed or bytes were lost where they cannot be skipped: the HPACK state is
     /// gone, and nothing more is decoded on this connection.
     failed: bool,
@@ -171,6 +206,9 @@ impl H2 {
             req_calls: Calls::default(),
             resp_calls: Calls::default(),
             pending: HashMap::new(),
+            early: HashMap::new(),
+            early_bytes: 0,
+            budget: limits.max_body,
             failed: false,
             events: Vec::new(),
         }
@@ -186,7 +224,38 @@ impl H2 {
     }
 
     fn buffered(&self) -> usize {
-        self.req.buffered() + self.resp.buffered()
+        self.req.buffered()
+            + self.resp.buffered()
+            + self
+                .early
+                .values()
+                .map(|(_, m)| m.body.capacity())
+                .sum::<usize>()
+    }
+
+    /// Holds a response that came whole before its request ended; what does not fit in the
+    /// budget is dropped, counted.
+    fn hold(&mut self, id: u32, hdr: Header, mut msg: Message, ctx: &mut Ctx) {
+        let room = self.budget.saturating_sub(self.early_bytes);
+        if msg.body.len() > room {
+            ctx.counters.body_budget_bytes += (msg.body.len() - room) as u64;
+            msg.body.truncate(room);
+            msg.body.shrink_to_fit();
+            msg.body_truncated = true;
+        }
+        self.early_bytes += msg.body.len();
+        if let Some((_, old)) = self.early.insert(id, (hdr, msg)) {
+            // A stream answered twice: a broken peer. The first answer is not reported.
+            self.early_bytes = self.early_bytes.saturating_sub(old.body.len());
+            ctx.counters.unmatched_responses += 1;
+        }
+    }
+
+    /// The response held for `id`, if any.
+    fn release(&mut self, id: u32) -> Option<(Header, Message)> {
+        let held = self.early.remove(&id)?;
+        self.early_bytes = self.early_bytes.saturating_sub(held.1.body.len());
+        Some(held)
     }
 }
 
@@ -387,21 +456,35 @@ impl Conn {
             // trustworthy any more, so the connection is decoded no further.
             ctx.counters.parse_failures += 1;
             h2.failed = true;
-            // Requests cut mid-way; the answers cut mid-way are those of `pending`.
+            // Requests cut mid-way (those with an early answer among them); the answers cut
+            // mid-way are those of `pending`.
             let cut = h2.req.open_streams() as u64;
             h2.req.take_partials();
             h2.resp.take_partials();
             ctx.counters.incomplete_exchanges += h2.pending.len() as u64 + cut;
             h2.pending.clear();
+            h2.early.clear();
+            h2.early_bytes = 0;
         }
     }
 
     fn on_h2_request_event(&mut self, ev: http2::Event, hdr: &Header, ctx: &mut Ctx) {
+        let (pid, ssl) = (self.pid, self.ssl);
         let Some(h2) = self.h2.as_mut() else {
             return;
         };
         match ev {
+            // Registered at its head, not at its end: the server may answer before that.
+            http2::Event::Head(id) => {
+                let keep = h2.req.keeps_body(id);
+                h2.resp.expect_response(id, keep);
+            }
             http2::Event::Message(id, msg) => {
+                let p = ctx.request(pid, ssl, hdr, msg, "2".into());
+                if let Some((rh, resp)) = h2.release(id) {
+                    ctx.response(p, &later(rh, hdr), resp);
+                    return;
+                }
                 if h2.pending.len() >= MAX_H2_PENDING {
                     // A server that answers nothing must not grow this without bound: the
                     // oldest request is given up on.
@@ -411,15 +494,22 @@ impl Conn {
                         ctx.counters.incomplete_exchanges += 1;
                     }
                 }
-                let p = ctx.request(self.pid, self.ssl, hdr, msg, "2".into());
                 h2.resp.expect_response(id, p.is_ai());
                 if h2.pending.insert(id, p).is_some() {
                     ctx.counters.incomplete_exchanges += 1; // a stream id reused: broken peer
                 }
             }
             // The client cancelled the stream (or the whole request never got sent).
-            http2::Event::Reset { stream, partial } => {
+            http2::Event::Reset {
+                stream,
+                partial,
+                cut,
+            } => {
                 h2.resp.reset_stream(stream);
+                if let Some(held) = h2.release(stream) {
+                    answer_cut_request(pid, ssl, cut.map(|m| *m), held, hdr, ctx);
+                    return;
+                }
                 let was_pending = h2.pending.remove(&stream).is_some();
                 ctx.counters.incomplete_exchanges += u64::from(was_pending || partial);
             }
@@ -427,11 +517,12 @@ impl Conn {
                 ctx.counters.parse_failures += 1;
                 ctx.counters.incomplete_exchanges += 1;
             }
-            http2::Event::Head(_) | http2::Event::GoAway { .. } | http2::Event::PushPromise => {}
+            http2::Event::GoAway { .. } | http2::Event::PushPromise => {}
         }
     }
 
     fn on_h2_response_event(&mut self, ev: http2::Event, hdr: &Header, ctx: &mut Ctx) {
+        let (pid, ssl) = (self.pid, self.ssl);
         let Some(h2) = self.h2.as_mut() else {
             return;
         };
@@ -441,12 +532,24 @@ impl Conn {
                     p.first_response_ts.get_or_insert(hdr.ts_ns);
                 }
             }
-            http2::Event::Message(id, msg) => match h2.pending.remove(&id) {
-                Some(p) => ctx.response(p, hdr, msg),
-                None => ctx.counters.unmatched_responses += 1,
-            },
-            // The server refused or cancelled the stream.
+            http2::Event::Message(id, msg) => {
+                if let Some(p) = h2.pending.remove(&id) {
+                    ctx.response(p, hdr, msg);
+                } else if h2.req.head(id).is_some() {
+                    // Answered before the request ended: reported once the request is over.
+                    h2.hold(id, *hdr, msg, ctx);
+                } else {
+                    ctx.counters.unmatched_responses += 1;
+                }
+            }
+            // The server refused or cancelled the stream; or, having answered early, it tells
+            // the client to stop sending (RST_STREAM NO_ERROR).
             http2::Event::Reset { stream, .. } => {
+                if let Some(held) = h2.release(stream) {
+                    let req = h2.req.take_stream(stream);
+                    answer_cut_request(pid, ssl, req, held, hdr, ctx);
+                    return;
+                }
                 let partial = h2.req.reset_stream(stream);
                 let was_pending = h2.pending.remove(&stream).is_some();
                 ctx.counters.incomplete_exchanges += u64::from(was_pending || partial);
@@ -486,18 +589,33 @@ impl Conn {
             comm: [0; 16],
         };
         if self.role == Role::Http2 {
+            let (pid, ssl) = (self.pid, self.ssl);
             if let Some(h2) = self.h2.as_mut() {
                 if !h2.failed {
                     // Counted as over HTTP/1.1: a response cut mid-body is incomplete, and
                     // still says who answered what (unmatched if nobody asked); a request cut
-                    // mid-way failed to parse and is incomplete.
+                    // mid-way failed to parse and is incomplete. Each exchange is counted
+                    // incomplete once.
                     for (id, msg) in h2.resp.take_partials() {
                         ctx.counters.incomplete_exchanges += 1;
                         if let Some(p) = h2.pending.remove(&id) {
                             ctx.response(p, &hdr, msg);
+                        } else if let Some(req) = h2.req.take_stream(id) {
+                            ctx.counters.parse_failures += 1;
+                            let p = ctx.request(pid, ssl, &hdr, req, "2".into());
+                            ctx.response(p, &hdr, msg);
                         } else {
                             ctx.counters.unmatched_responses += 1;
                         }
+                    }
+                    // Whole answers to requests that never ended.
+                    let mut early: Vec<_> = h2.early.drain().collect();
+                    early.sort_by_key(|(id, _)| *id);
+                    h2.early_bytes = 0;
+                    for (id, held) in early {
+                        ctx.counters.parse_failures += 1;
+                        let req = h2.req.take_stream(id);
+                        answer_cut_request(pid, ssl, req, held, &hdr, ctx);
                     }
                     let cut = h2.req.open_streams() as u64;
                     h2.req.take_partials();
