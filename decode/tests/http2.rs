@@ -838,3 +838,39 @@ fn an_answer_before_a_request_that_never_ends_is_reported_at_close() {
     assert_eq!(counters.parse_failures, 1);
     assert_eq!(counters.unmatched_responses, 0);
 }
+
+#[test]
+fn a_new_preface_on_a_known_ssl_starts_a_new_connection() {
+    // The SSL* is reused without its SSL_free record: the old connection ends (its
+    // unanswered request counted), the new one is decoded from its preface.
+    let mut c = Conn::new();
+    let mut w = http2::PREFACE.to_vec();
+    w.extend(chat_headers(1, 0x4));
+    w.extend(frame(0, 0x1, 1, &[CHAT_START, CHAT_END].concat()));
+    c.feed(Direction::Write, &w);
+    assert_eq!(c.kinds(), ["ai.request"]);
+    c.feed(Direction::Write, &w);
+    c.feed(Direction::Read, &early_401());
+    assert_eq!(c.kinds(), ["ai.request", "ai.request", "ai.response"]);
+    let counters = c.finish();
+    assert_eq!(counters.http2_connections, 2, "{counters:?}");
+    assert_eq!(counters.parse_failures, 0);
+    assert_eq!(counters.incomplete_exchanges, 1, "the first request");
+    // and after an HTTP/1.1 connection on the same SSL*
+    let mut c = Conn::new();
+    c.feed(
+        Direction::Write,
+        &read("requests/python-urllib-openai-chat-tools.http"),
+    );
+    c.feed(Direction::Read, &read("responses/openai-chat-tools.http"));
+    c.feed(Direction::Write, &w);
+    c.feed(Direction::Read, &early_401());
+    assert_eq!(
+        c.kinds(),
+        ["ai.request", "ai.response", "ai.request", "ai.response"]
+    );
+    let counters = c.finish();
+    assert_eq!(counters.http2_connections, 1, "{counters:?}");
+    assert_eq!(counters.parse_failures, 0);
+    assert_eq!(counters.incomplete_exchanges, 0);
+}

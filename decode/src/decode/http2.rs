@@ -292,6 +292,16 @@ impl FrameParser {
         std::mem::take(&mut self.over_budget)
     }
 
+    /// True between frames (or failed): where a new connection's preface could start if the
+    /// `SSL*` was reused without this parser hearing of it.
+    pub fn at_frame_start(&self) -> bool {
+        match self.state {
+            State::Header => self.hdr_len == 0 && self.open.is_none(),
+            State::Failed(_) => true,
+            _ => false,
+        }
+    }
+
     /// Bytes currently held (buffers, kept bodies, the HPACK table).
     pub fn buffered(&self) -> usize {
         self.buf.capacity()

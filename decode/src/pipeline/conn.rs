@@ -304,6 +304,13 @@ impl Conn {
     }
 
     pub fn on_ssl(&mut self, s: &SslRecord, ctx: &mut Ctx) {
+        if self.starts_new_h2_connection(s) {
+            // The SSL* was reused (SSL_clear, or its SSL_free record was lost): the old
+            // connection is over, counted as a close, and this one starts at its preface.
+            self.close(s.hdr.ts_ns, ctx);
+            let fresh = Conn::new(self.pid, self.ssl, &self.limits, &self.filter);
+            *self = fresh;
+        }
         self.last_ts = s.hdr.ts_ns;
         if self.role == Role::Unknown {
             self.classify(s, ctx);
@@ -316,6 +323,23 @@ impl Conn {
                 Direction::Read => self.on_response_bytes(s, ctx),
             },
             Role::Http2 => self.on_h2_bytes(s, ctx),
+        }
+    }
+
+    /// True if `s` opens a new HTTP/2 connection on this `SSL*`: a client preface at the start
+    /// of a write, where the old connection is between messages (or failed). Mid-message the
+    /// same bytes could be a body's.
+    fn starts_new_h2_connection(&self, s: &SslRecord) -> bool {
+        if s.dir != Direction::Write || s.offset != 0 || !starts_like_h2_preface(s.data) {
+            return false;
+        }
+        match self.role {
+            Role::Http2 => self
+                .h2
+                .as_ref()
+                .is_some_and(|h| h.failed || h.req.at_frame_start()),
+            Role::Client => self.req.resync || !self.req.parser.in_message(),
+            Role::Unknown | Role::Ignored => false,
         }
     }
 
