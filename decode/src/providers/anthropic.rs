@@ -2,7 +2,8 @@
 //! `message_start` … `message_stop` event stream.
 
 use super::{
-    error_of, json_events, last_user_text, text, ProviderError, RequestInfo, ResponseInfo,
+    end_stream, error_of, json_events, last_user_text, text, ProviderError, RequestInfo,
+    ResponseInfo,
 };
 use crate::decode::sse::SseEvent;
 use aisensor_event::payload::{ToolCall, Usage};
@@ -141,19 +142,13 @@ pub(super) fn stream(events: &[SseEvent]) -> Result<ResponseInfo, ProviderError>
             _ => {} // ping, content_block_stop, message_stop
         }
     }
-    r.bad_events += bad;
-    if !started && r.error.is_empty() {
-        return Err(ProviderError::BadStream(
-            "no message_start in the stream".into(),
-        ));
-    }
     // A tool call with no input fragments had an empty input object.
     for tc in &mut r.tool_calls {
         if tc.arguments.is_empty() {
             tc.arguments = "{}".into();
         }
     }
-    Ok(r)
+    end_stream(r, bad, started, "message_start")
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@
 //! whose base64 `bytes` are the model provider's own stream events. Bedrock also counts tokens
 //! in response headers, whatever the model.
 
-use super::{anthropic, content_text, openai, text, ProviderError, RequestInfo, ResponseInfo};
+use super::{
+    anthropic, content_text, end_stream, openai, text, ProviderError, RequestInfo, ResponseInfo,
+};
 use crate::decode::eventstream::Message;
 use crate::decode::http1::Head;
 use crate::decode::sse::SseEvent;
@@ -255,17 +257,12 @@ impl ConverseEvents {
     }
 
     fn finish(mut self) -> Result<ResponseInfo, ProviderError> {
-        if !self.seen && self.r.error.is_empty() {
-            return Err(ProviderError::BadStream(
-                "no messageStart in the stream".into(),
-            ));
-        }
         for tc in &mut self.r.tool_calls {
             if tc.arguments.is_empty() {
                 tc.arguments = "{}".into(); // a tool called with no input
             }
         }
-        Ok(self.r)
+        end_stream(self.r, 0, self.seen, "messageStart")
     }
 }
 

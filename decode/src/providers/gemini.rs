@@ -4,7 +4,7 @@
 //! whole; a stream is a series of whole `GenerateContentResponse` objects, as server-sent
 //! events (`?alt=sse`, what the SDKs ask for) or as one JSON array.
 
-use super::{json_events, text, ProviderError, RequestInfo, ResponseInfo};
+use super::{end_stream, json_events, text, ProviderError, RequestInfo, ResponseInfo};
 use crate::decode::sse::SseEvent;
 use aisensor_event::payload::{ToolCall, Usage};
 use serde_json::Value;
@@ -176,13 +176,8 @@ pub(super) fn stream(events: &[SseEvent]) -> Result<ResponseInfo, ProviderError>
             r.bad_events += 1;
         }
     }
-    r.bad_events += bad;
-    if !seen {
-        return Err(ProviderError::BadStream(
-            "no GenerateContentResponse in the stream".into(),
-        ));
-    }
-    Ok(r)
+    // An error is itself a GenerateContentResponse, so `seen` covers it.
+    end_stream(r, bad, seen, "GenerateContentResponse")
 }
 
 #[cfg(test)]

@@ -413,6 +413,24 @@ fn json_events<'a>(
     })
 }
 
+/// The end of reading a stream: events that were not JSON are counted, and a stream in which
+/// not one event of the API came (`first`, the event it starts with), nor an error, is not
+/// this API's stream.
+fn end_stream(
+    mut r: ResponseInfo,
+    bad: u32,
+    seen: bool,
+    first: &str,
+) -> Result<ResponseInfo, ProviderError> {
+    r.bad_events += bad;
+    if !seen && r.error.is_empty() {
+        return Err(ProviderError::BadStream(format!(
+            "no {first} in the stream"
+        )));
+    }
+    Ok(r)
+}
+
 fn json(body: &[u8]) -> Result<serde_json::Value, ProviderError> {
     serde_json::from_slice(body).map_err(|e| ProviderError::BadJson(e.to_string()))
 }

@@ -2,8 +2,8 @@
 //! OpenAI-compatible hosts: requests, JSON responses, and `chat.completion.chunk` streams.
 
 use super::{
-    content_text, error_of, json_events, last_user_text, text, ProviderError, RequestInfo,
-    ResponseInfo,
+    content_text, end_stream, error_of, json_events, last_user_text, text, ProviderError,
+    RequestInfo, ResponseInfo,
 };
 use crate::decode::sse::SseEvent;
 use aisensor_event::payload::{ToolCall, Usage};
@@ -187,13 +187,7 @@ pub(super) fn stream(events: &[SseEvent]) -> Result<ResponseInfo, ProviderError>
             }
         }
     }
-    r.bad_events += bad;
-    if !seen_chunk && r.error.is_empty() {
-        return Err(ProviderError::BadStream(
-            "no chat.completion.chunk in the stream".into(),
-        ));
-    }
-    Ok(r)
+    end_stream(r, bad, seen_chunk, "chat.completion.chunk")
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 //! A response is a list of output items. The model's tool calls are the items of the call
 //! kinds below; messages carry the text; reasoning items are skipped.
 
-use super::{content_text, json_events, text, ProviderError, RequestInfo, ResponseInfo};
+use super::{
+    content_text, end_stream, json_events, text, ProviderError, RequestInfo, ResponseInfo,
+};
 use crate::decode::sse::SseEvent;
 use aisensor_event::payload::{ToolCall, Usage};
 use serde_json::Value;
@@ -210,13 +212,7 @@ pub(super) fn stream(events: &[SseEvent]) -> Result<ResponseInfo, ProviderError>
             _ => {} // text done, content parts, reasoning, hosted tool progress
         }
     }
-    r.bad_events += bad;
-    if !started && r.error.is_empty() {
-        return Err(ProviderError::BadStream(
-            "no response.created in the stream".into(),
-        ));
-    }
-    Ok(r)
+    end_stream(r, bad, started, "response.created")
 }
 
 #[cfg(test)]
