@@ -868,19 +868,7 @@ fn garbage_fails_cleanly_everywhere() {
         }
         let events = parse_all(g);
         let (messages, _) = eventstream::parse_all(g);
-        for api in [
-            Api::OpenAiChat,
-            Api::AnthropicMessages,
-            Api::BedrockConverse,
-            Api::BedrockInvoke(InvokeFamily::Anthropic),
-            Api::BedrockInvoke(InvokeFamily::Nova),
-            Api::BedrockInvoke(InvokeFamily::OpenAi),
-            Api::BedrockInvoke(InvokeFamily::Llama),
-            Api::BedrockInvoke(InvokeFamily::Titan),
-            Api::BedrockInvoke(InvokeFamily::Mistral),
-            Api::BedrockInvoke(InvokeFamily::Cohere),
-            Api::BedrockInvoke(InvokeFamily::Unknown),
-        ] {
+        for api in Api::ALL {
             let _ = providers::parse_request(api, g);
             let _ = providers::parse_response(api, g);
             let _ = providers::parse_stream(api, &events);

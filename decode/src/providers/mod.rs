@@ -40,6 +40,27 @@ pub enum Api {
     BedrockInvoke(InvokeFamily),
 }
 
+impl Api {
+    /// Every API, with every Bedrock model family: for tests that must hold for all of them.
+    pub const ALL: [Api; 15] = [
+        Api::OpenAiChat,
+        Api::OpenAiResponses,
+        Api::OpenAiEmbeddings,
+        Api::AnthropicMessages,
+        Api::GeminiGenerate,
+        Api::GeminiEmbed,
+        Api::BedrockConverse,
+        Api::BedrockInvoke(InvokeFamily::Anthropic),
+        Api::BedrockInvoke(InvokeFamily::Nova),
+        Api::BedrockInvoke(InvokeFamily::OpenAi),
+        Api::BedrockInvoke(InvokeFamily::Llama),
+        Api::BedrockInvoke(InvokeFamily::Titan),
+        Api::BedrockInvoke(InvokeFamily::Mistral),
+        Api::BedrockInvoke(InvokeFamily::Cohere),
+        Api::BedrockInvoke(InvokeFamily::Unknown),
+    ];
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Detected {
     /// `gen_ai.provider.name` value: `openai`, `anthropic`, `azure.ai.openai`, ... or
@@ -800,22 +821,7 @@ mod tests {
 
     #[test]
     fn bad_bodies_are_errors_and_odd_ones_are_tolerated() {
-        for api in [
-            Api::OpenAiChat,
-            Api::OpenAiResponses,
-            Api::OpenAiEmbeddings,
-            Api::AnthropicMessages,
-            Api::GeminiGenerate,
-            Api::BedrockConverse,
-            Api::BedrockInvoke(InvokeFamily::Anthropic),
-            Api::BedrockInvoke(InvokeFamily::Nova),
-            Api::BedrockInvoke(InvokeFamily::OpenAi),
-            Api::BedrockInvoke(InvokeFamily::Llama),
-            Api::BedrockInvoke(InvokeFamily::Titan),
-            Api::BedrockInvoke(InvokeFamily::Mistral),
-            Api::BedrockInvoke(InvokeFamily::Cohere),
-            Api::BedrockInvoke(InvokeFamily::Unknown),
-        ] {
+        for api in Api::ALL {
             assert!(matches!(
                 parse_request(api, b"{\"model\":"),
                 Err(ProviderError::BadJson(_))
