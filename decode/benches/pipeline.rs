@@ -13,6 +13,10 @@ use aisensor_event::raw::{encode, Direction, FreeRecord, Header, KIND_SSL_FREE};
 use std::path::Path;
 use std::time::Instant;
 
+#[path = "../tests/common/h2_capture.rs"]
+mod h2_capture;
+use h2_capture::Capture;
+
 fn fixture(name: &str) -> Vec<u8> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/responses")
@@ -49,42 +53,13 @@ fn run(label: &str, req: &[u8], resp: &[u8], exchanges: usize) {
 /// A captured HTTP/2 connection (one exchange), replayed call by call on `exchanges`
 /// connections in turn, each ended by SSL_free.
 fn run_h2(label: &str, name: &str, exchanges: usize) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/h2");
-    let read = |ext: &str| std::fs::read(dir.join(format!("{name}.{ext}"))).unwrap();
-    let (write, read_bytes, calls) = (read("write"), read("read"), read("calls"));
-    let calls: Vec<(Direction, usize)> = String::from_utf8(calls)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let (d, n) = l.split_once(' ').unwrap();
-            let d = if d == "write" {
-                Direction::Write
-            } else {
-                Direction::Read
-            };
-            (d, n.parse().unwrap())
-        })
-        .collect();
+    let capture = Capture::load(name);
     let mut records = Vec::new();
     for i in 0..exchanges as u64 {
         let ssl = 0x5555_0000_0000 + i * 0x100;
-        let (mut w, mut r) = (0, 0);
-        for (j, &(d, n)) in calls.iter().enumerate() {
-            let (src, pos) = match d {
-                Direction::Write => (&write, &mut w),
-                Direction::Read => (&read_bytes, &mut r),
-            };
+        for (j, (d, call)) in capture.calls().into_iter().enumerate() {
             let ts = i * 1000 + j as u64;
-            records.push(encode::call(
-                4242,
-                4242,
-                "curl",
-                ssl,
-                d,
-                ts,
-                &src[*pos..*pos + n],
-            ));
-            *pos += n;
+            records.push(encode::call(4242, 4242, "curl", ssl, d, ts, call));
         }
         records.push(encode::free(&FreeRecord {
             hdr: Header {
@@ -98,7 +73,8 @@ fn run_h2(label: &str, name: &str, exchanges: usize) {
             ssl,
         }));
     }
-    measure(label, &records, write.len() + read_bytes.len(), exchanges);
+    let bytes = capture.write.len() + capture.read.len();
+    measure(label, &records, bytes, exchanges);
 }
 
 fn measure(label: &str, records: &[Vec<u8>], exchange_bytes: usize, exchanges: usize) {

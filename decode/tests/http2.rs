@@ -8,39 +8,15 @@ use aisensor_event::payload::Payload;
 use aisensor_event::raw::{encode, Direction, Header, SslFunc, SslRecord, KIND_SSL};
 use std::path::Path;
 
+#[path = "common/h2_capture.rs"]
+mod h2_capture;
+use h2_capture::Capture;
+
 fn read(rel: &str) -> Vec<u8> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(rel);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-/// A captured connection: the probe's calls in the order they came.
-struct Capture {
-    write: Vec<u8>,
-    read: Vec<u8>,
-    calls: Vec<(Direction, usize)>,
-}
-
-fn capture(name: &str) -> Capture {
-    let calls = String::from_utf8(read(&format!("h2/{name}.calls")))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let (d, n) = l.split_once(' ').unwrap();
-            let d = if d == "write" {
-                Direction::Write
-            } else {
-                Direction::Read
-            };
-            (d, n.parse().unwrap())
-        })
-        .collect();
-    Capture {
-        write: read(&format!("h2/{name}.write")),
-        read: read(&format!("h2/{name}.read")),
-        calls,
-    }
 }
 
 const FIXTURES: &[&str] = &[
@@ -80,15 +56,9 @@ fn record(dir: Direction, ts: u64, offset: usize, call_len: usize, data: &[u8]) 
 /// Probe records for a capture, each call cut into pieces by `cut` (piece lengths), as
 /// separate calls: TLS hands a client's bytes over in any split.
 fn records(c: &Capture, mut cut: impl FnMut(usize) -> Vec<usize>) -> Vec<Vec<u8>> {
-    let (mut w, mut r) = (0, 0);
     let mut out = Vec::new();
-    for (i, &(dir, len)) in c.calls.iter().enumerate() {
-        let (src, pos) = match dir {
-            Direction::Write => (&c.write, &mut w),
-            Direction::Read => (&c.read, &mut r),
-        };
-        let call = &src[*pos..*pos + len];
-        *pos += len;
+    for (i, (dir, call)) in c.calls().into_iter().enumerate() {
+        let len = call.len();
         // The preface stays whole at the start of its call: that is how a connection is
         // recognised (no client writes it a byte at a time).
         let pieces = if i == 0 { vec![len] } else { cut(len) };
@@ -190,7 +160,7 @@ fn clean(c: &Counters) {
 #[test]
 fn captured_h2_connections_give_the_http1_events() {
     for name in FIXTURES {
-        let c = capture(name);
+        let c = Capture::load(name);
         let (events, counters) = run(&records(&c, |n| vec![n]));
         clean(&counters);
         let twins = http1_twins(name);
@@ -264,7 +234,7 @@ impl Rng {
 #[test]
 fn any_split_of_the_calls_gives_the_same_events() {
     for name in FIXTURES {
-        let c = capture(name);
+        let c = Capture::load(name);
         let (whole, _) = run(&records(&c, |n| vec![n]));
         let strip = |ev: Vec<Payload>| -> Vec<Payload> { ev.iter().map(comparable).collect() };
         let whole = strip(whole);
@@ -292,7 +262,7 @@ fn parse(role: Role, pieces: &[&[u8]]) -> Vec<Event> {
 #[test]
 fn each_direction_split_at_every_byte_boundary_gives_the_same_messages() {
     for name in FIXTURES {
-        let c = capture(name);
+        let c = Capture::load(name);
         for (role, bytes) in [(Role::Request, &c.write), (Role::Response, &c.read)] {
             let whole = parse(role, &[bytes]);
             let n = whole
@@ -317,38 +287,28 @@ fn each_direction_split_at_every_byte_boundary_gives_the_same_messages() {
 fn lost_bytes_in_a_header_block_stop_the_connection_without_wrong_events() {
     // The parallel capture: stream 1's request is whole; bytes of stream 3's HEADERS are
     // lost (the record after the gap starts 5 bytes further into its call).
-    let c = capture("curl-parallel-openai-chat-tools-and-stream");
-    let write_calls: Vec<usize> = c
-        .calls
+    let c = Capture::load("curl-parallel-openai-chat-tools-and-stream");
+    let calls = c.calls();
+    let write_calls: Vec<usize> = calls
         .iter()
         .filter(|(d, _)| *d == Direction::Write)
-        .map(|&(_, n)| n)
+        .map(|(_, call)| call.len())
         .collect();
     let mut recs = Vec::new();
-    let mut at = 0;
     let mut done_first = false;
-    for (i, &(dir, len)) in c.calls.iter().enumerate() {
+    for (i, &(dir, call)) in calls.iter().enumerate() {
         let ts = 1000 * (i as u64 + 1);
-        if dir == Direction::Write {
-            let call = &c.write[at..at + len];
-            at += len;
-            // stream 3's HEADERS come in the fourth write (curl: preface+SETTINGS, HEADERS,
-            // DATA, HEADERS, ...)
-            if !done_first && call.len() > 20 && call[3] == 1 && call[8] == 3 {
-                done_first = true;
-                recs.push(record(dir, ts, 0, len, &call[..12]));
-                recs.push(record(dir, ts, 17, len, &call[17..]));
-                continue;
-            }
-            recs.push(record(dir, ts, 0, len, call));
-        } else {
-            let before: usize = c.calls[..i]
-                .iter()
-                .filter(|(d, _)| *d == Direction::Read)
-                .map(|&(_, n)| n)
-                .sum();
-            recs.push(record(dir, ts, 0, len, &c.read[before..before + len]));
+        let len = call.len();
+        // stream 3's HEADERS come in the fourth write (curl: preface+SETTINGS, HEADERS, DATA,
+        // HEADERS, ...)
+        let stream3_headers = call.len() > 20 && call[3] == 1 && call[8] == 3;
+        if dir == Direction::Write && !done_first && stream3_headers {
+            done_first = true;
+            recs.push(record(dir, ts, 0, len, &call[..12]));
+            recs.push(record(dir, ts, 17, len, &call[17..]));
+            continue;
         }
+        recs.push(record(dir, ts, 0, len, call));
     }
     assert!(done_first, "found stream 3's HEADERS in {write_calls:?}");
     let (events, counters) = run(&recs);
@@ -365,18 +325,12 @@ fn lost_bytes_in_a_header_block_stop_the_connection_without_wrong_events() {
 #[test]
 fn lost_bytes_inside_a_body_are_skipped() {
     // A gap in the streamed answer's DATA payload: the event still comes, its body cut.
-    let c = capture("curl-openai-chat-tools-stream");
+    let c = Capture::load("curl-openai-chat-tools-stream");
     let mut recs = Vec::new();
-    let (mut w, mut r) = (0, 0);
     let mut cut_one = false;
-    for (i, &(dir, len)) in c.calls.iter().enumerate() {
+    for (i, (dir, call)) in c.calls().into_iter().enumerate() {
         let ts = 1000 * (i as u64 + 1);
-        let (src, pos) = match dir {
-            Direction::Write => (&c.write, &mut w),
-            Direction::Read => (&c.read, &mut r),
-        };
-        let call = &src[*pos..*pos + len];
-        *pos += len;
+        let len = call.len();
         // the first read that is one whole DATA frame of more than 100 bytes
         let data_frame = call.len() > 100 && call[3] == 0 && {
             let flen =
@@ -404,7 +358,7 @@ fn lost_bytes_inside_a_body_are_skipped() {
 fn attaching_mid_connection_is_counted_not_guessed() {
     // No preface: the probe attached after the connection started. HPACK's table is
     // unknown, so nothing is decoded; the connection is counted once.
-    let c = capture("curl-parallel-openai-chat-tools-and-stream");
+    let c = Capture::load("curl-parallel-openai-chat-tools-and-stream");
     let all = records(&c, |n| vec![n]);
     let (events, counters) = run(&all[2..]);
     assert!(events.is_empty());
@@ -538,7 +492,7 @@ fn non_ai_streams_cost_no_body_memory() {
 fn a_stream_cut_by_the_end_of_the_connection_is_reported_and_counted() {
     // The streamed answer stops half-way and the process goes: the exchange is reported with
     // what came, and counted incomplete, as over HTTP/1.1.
-    let c = capture("curl-openai-chat-tools-stream");
+    let c = Capture::load("curl-openai-chat-tools-stream");
     let all = records(&c, |n| vec![n]);
     let (events, counters) = run(&all[..all.len() - 4]);
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
@@ -551,7 +505,7 @@ fn a_stream_cut_by_the_end_of_the_connection_is_reported_and_counted() {
 fn an_http2_server_is_a_server_connection_not_garbage() {
     // Servers send their SETTINGS first; the captured read side is exactly what a server
     // writes. Its connection is counted as a server's, not as a parse failure.
-    let c = capture("curl-openai-chat-tools");
+    let c = Capture::load("curl-openai-chat-tools");
     let (events, counters) = run(&[
         record(Direction::Write, 1, 0, c.read.len(), &c.read),
         record(Direction::Read, 2, 0, c.write.len(), &c.write),
