@@ -88,10 +88,16 @@ impl Ctx<'_> {
             self.counters.non_ai_exchanges += 1;
             return pending;
         }
-        let info = info.unwrap_or_else(|| {
+        let mut info = info.unwrap_or_else(|| {
             self.counters.provider_errors += 1;
             RequestInfo::default()
         });
+        // Made ready for both events once, and not held at all when content is not captured.
+        info.prompt = if self.cfg.capture_content {
+            self.content_text(&info.prompt)
+        } else {
+            String::new()
+        };
         let mut proc = self.procs.lookup(pid, &hdr.comm());
         proc.tid = hdr.tid;
         secrets::redact_in_place(&mut proc.cmdline);
@@ -203,10 +209,8 @@ impl Ctx<'_> {
             tools_declared: req.info.tools_declared.clone(),
             ..Default::default()
         };
-        // Captured text keeps its keys out too: content goes to alert outputs.
-        let text = |t: &str| secrets::redact(&cap(t, self.cfg.max_content_bytes)).into_owned();
         let mut content = self.cfg.capture_content.then(|| Content {
-            prompt: text(&req.info.prompt),
+            prompt: req.info.prompt.clone(),
             completion: String::new(),
         });
         if let Some(r) = resp {
@@ -217,7 +221,7 @@ impl Ctx<'_> {
             ai.finish_reasons = r.finish_reasons.clone();
             ai.error = r.error.clone();
             if let Some(c) = content.as_mut() {
-                c.completion = text(&r.completion);
+                c.completion = self.content_text(&r.completion);
             }
         }
         finish(&mut ai);
@@ -234,6 +238,12 @@ impl Ctx<'_> {
             credentials: req.credentials.clone(),
             secrets: req.secrets.clone(),
         }
+    }
+
+    /// Prompt or completion text as events carry it: capped, and its keys redacted (content
+    /// goes to alert outputs).
+    fn content_text(&self, t: &str) -> String {
+        secrets::redact(&cap(t, self.cfg.max_content_bytes)).into_owned()
     }
 
     fn wall(&self, mono_ns: u64) -> u64 {

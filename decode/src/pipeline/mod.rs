@@ -1,5 +1,6 @@
 //! From probe records to event payloads: per-connection streams keyed by (pid, `SSL*`),
-//! HTTP/1.1 framing or HTTP/2 streams, request/response correlation, provider adapters, process identity.
+//! HTTP/1.1 framing or HTTP/2 streams, request/response correlation, provider adapters,
+//! process identity.
 //!
 //! The pipeline is single-threaded and does no I/O: process identity comes from a
 //! [`ProcSource`] the caller provides (`/proc` when live, the recording when replaying).
