@@ -16,33 +16,90 @@ pub enum Mode {
     Replay,
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[schemars(crate = "falco_plugin::schemars")]
-#[serde(crate = "falco_plugin::serde", deny_unknown_fields, default)]
+/// The configuration in force: [`InitConfig`] with every key that was absent or `null` set to
+/// its default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(crate = "falco_plugin::serde", from = "InitConfig")]
 pub struct Config {
-    /// `live` (eBPF capture) or `replay` (read `replay_file`).
     pub mode: Mode,
+    pub replay_file: Option<String>,
+    pub record_file: Option<String>,
+    pub ring_buffer_mb: u32,
+    pub max_capture_bytes: u32,
+    pub ssl_libraries: Vec<String>,
+    pub host_providers: BTreeMap<String, String>,
+    pub capture_content: bool,
+    pub queue_capacity: usize,
+    pub idle_timeout_s: u64,
+    pub max_connections: usize,
+}
+
+/// `init_config` as Falco hands it over. Every key may be left out or be `null`: Falco turns
+/// an empty YAML map or list (`host_providers: {}`, `ssl_libraries: []`) and a key with no
+/// value into JSON `null`, and validates what it passes against this schema first.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(crate = "falco_plugin::schemars", title = "aisensor init_config")]
+#[serde(crate = "falco_plugin::serde", deny_unknown_fields)]
+pub struct InitConfig {
+    /// `live` (eBPF capture, the default) or `replay` (read `replay_file`).
+    pub mode: Option<Mode>,
     /// Recording to read in `replay` mode.
     pub replay_file: Option<String>,
     /// Also write the raw probe stream to this file, for replay later (live mode).
     pub record_file: Option<String>,
-    /// Size of the kernel ring buffer in MiB (rounded up to a power of two).
-    pub ring_buffer_mb: u32,
-    /// Bytes captured per SSL_read/SSL_write call at most; the rest is counted as truncated.
-    pub max_capture_bytes: u32,
+    /// Size of the kernel ring buffer in MiB (rounded up to a power of two; default 64).
+    pub ring_buffer_mb: Option<u32>,
+    /// Bytes captured per SSL_read/SSL_write call at most (default 1048576); the rest is
+    /// counted as truncated.
+    pub max_capture_bytes: Option<u32>,
     /// Extra libssl files or executables with OpenSSL linked in to probe.
-    pub ssl_libraries: Vec<String>,
+    pub ssl_libraries: Option<Vec<String>>,
     /// Extra host → provider names, e.g. `{"llm.corp.example": "openai"}`; `*.suffix` matches
     /// sub-domains.
-    pub host_providers: BTreeMap<String, String>,
-    /// Put prompt and completion text into events (off: only metadata leaves the plugin).
-    pub capture_content: bool,
-    /// Events waiting for Falco at most; past it events are dropped and counted.
-    pub queue_capacity: usize,
-    /// Seconds after which a silent connection is forgotten.
-    pub idle_timeout_s: u64,
-    /// Connections tracked at most (the least recently used is evicted past it).
-    pub max_connections: usize,
+    pub host_providers: Option<BTreeMap<String, String>>,
+    /// Put prompt and completion text into events (default off: only metadata leaves the
+    /// plugin).
+    pub capture_content: Option<bool>,
+    /// Events waiting for Falco at most (default 65536); past it events are dropped and
+    /// counted.
+    pub queue_capacity: Option<usize>,
+    /// Seconds after which a silent connection is forgotten (default 300).
+    pub idle_timeout_s: Option<u64>,
+    /// Connections tracked at most (default 16384; the least recently used is evicted past
+    /// it).
+    pub max_connections: Option<usize>,
+}
+
+impl From<InitConfig> for Config {
+    fn from(c: InitConfig) -> Config {
+        let d = Config::default();
+        Config {
+            mode: c.mode.unwrap_or(d.mode),
+            replay_file: c.replay_file.or(d.replay_file),
+            record_file: c.record_file.or(d.record_file),
+            ring_buffer_mb: c.ring_buffer_mb.unwrap_or(d.ring_buffer_mb),
+            max_capture_bytes: c.max_capture_bytes.unwrap_or(d.max_capture_bytes),
+            ssl_libraries: c.ssl_libraries.unwrap_or(d.ssl_libraries),
+            host_providers: c.host_providers.unwrap_or(d.host_providers),
+            capture_content: c.capture_content.unwrap_or(d.capture_content),
+            queue_capacity: c.queue_capacity.unwrap_or(d.queue_capacity),
+            idle_timeout_s: c.idle_timeout_s.unwrap_or(d.idle_timeout_s),
+            max_connections: c.max_connections.unwrap_or(d.max_connections),
+        }
+    }
+}
+
+/// Falco reads the schema of what it passes: that of [`InitConfig`].
+impl JsonSchema for Config {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        InitConfig::schema_name()
+    }
+
+    fn json_schema(
+        generator: &mut falco_plugin::schemars::SchemaGenerator,
+    ) -> falco_plugin::schemars::Schema {
+        InitConfig::json_schema(generator)
+    }
 }
 
 impl Default for Config {
@@ -128,6 +185,43 @@ mod tests {
         assert!(e.contains("sideways"), "{e}");
         assert!(parse(r#"{"ring_buffer_mb": 0}"#).is_err());
         assert!(parse(r#"{"max_capture_bytes": 0}"#).is_err());
+    }
+
+    /// What Falco 0.41–0.44 passes for `falco.yaml.example`'s `init_config`: its YAML-to-JSON
+    /// conversion turns the empty `ssl_libraries: []` and `host_providers: {}` into `null`.
+    const FALCO_EXAMPLE_JSON: &str = r#"{"capture_content":false,"host_providers":null,"idle_timeout_s":300,"max_capture_bytes":1048576,"mode":"live","queue_capacity":65536,"ring_buffer_mb":64,"ssl_libraries":null}"#;
+
+    #[test]
+    fn the_json_falco_makes_of_the_example_config_is_accepted() {
+        let c = parse(FALCO_EXAMPLE_JSON).unwrap();
+        assert_eq!(c.mode, Mode::Live);
+        assert!(c.host_providers.is_empty());
+        assert!(c.ssl_libraries.is_empty());
+        assert_eq!(c.ring_buffer_mb, 64);
+        // A key left without a value is null too: the default, not zero.
+        let c = parse(r#"{"ring_buffer_mb": null, "queue_capacity": null, "mode": null}"#).unwrap();
+        assert_eq!(c.ring_buffer_mb, 64);
+        assert_eq!(c.queue_capacity, 65_536);
+        assert_eq!(c.mode, Mode::Live);
+    }
+
+    /// Falco validates `init_config` against the schema before the plugin sees it: every key
+    /// must allow `null`, and unknown keys must still be refused.
+    #[test]
+    fn the_schema_allows_null_everywhere_and_no_unknown_keys() {
+        let schema = falco_plugin::schemars::schema_for!(Config);
+        let v = serde_json::to_value(&schema).unwrap();
+        assert_eq!(v["additionalProperties"], serde_json::json!(false), "{v:#}");
+        let props = v["properties"].as_object().expect("properties");
+        assert_eq!(props.len(), 11, "{v:#}");
+        for (key, prop) in props {
+            let text = prop.to_string();
+            let nullable = text.contains(r#""null""#)
+                || prop["anyOf"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|s| s["type"] == "null"));
+            assert!(nullable, "{key} does not accept null: {prop}");
+        }
     }
 
     #[test]
