@@ -5,7 +5,7 @@
 use aisensor_decode::decode::http2::{self, Event, FrameParser, Role};
 use aisensor_decode::pipeline::{CommOnly, Config, Counters, Emitted, Pipeline};
 use aisensor_event::payload::Payload;
-use aisensor_event::raw::{encode, Direction, Header, SslFunc, SslRecord, KIND_SSL};
+use aisensor_event::raw::{encode, Direction, Header, SslFunc, SslRecord, TlsLib, KIND_SSL};
 use std::path::Path;
 
 #[path = "common/h2_capture.rs"]
@@ -49,6 +49,7 @@ fn record(dir: Direction, ts: u64, offset: usize, call_len: usize, data: &[u8]) 
             Direction::Write => SslFunc::SslWrite,
             Direction::Read => SslFunc::SslRead,
         },
+        lib: TlsLib::OpenSsl,
         data,
     })
 }

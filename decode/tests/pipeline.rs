@@ -5,7 +5,7 @@ use aisensor_decode::decode::http1::{Limits, MessageParser, Role};
 use aisensor_decode::pipeline::{CommOnly, Config, Emitted, Pipeline};
 use aisensor_event::payload::Payload;
 use aisensor_event::raw::{
-    encode, Direction, Header, ProcRecord, SslFunc, SslRecord, KIND_EXIT, KIND_SSL,
+    encode, Direction, Header, ProcRecord, SslFunc, SslRecord, TlsLib, KIND_EXIT, KIND_SSL,
 };
 use std::path::Path;
 
@@ -437,6 +437,7 @@ fn a_call_whose_tail_the_ring_dropped_is_skipped_without_losing_the_connection()
         offset: 0,
         dir: Direction::Write,
         func: SslFunc::SslWrite,
+        lib: TlsLib::OpenSsl,
         data: &req[..16384],
     });
     p.on_bytes(&first, &mut CommOnly, &mut emit);

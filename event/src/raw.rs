@@ -39,6 +39,51 @@ pub enum SslFunc {
     SslReadEx,
 }
 
+/// The TLS stack a record was read from (`enum aisensor_tls_lib`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TlsLib {
+    #[default]
+    OpenSsl,
+    /// BoringSSL linked into an executable (Bun, and Claude Code, which is built with it).
+    BoringSsl,
+    GnuTls,
+    /// Go's `crypto/tls`.
+    Go,
+}
+
+impl TlsLib {
+    pub const ALL: [TlsLib; 4] = [
+        TlsLib::OpenSsl,
+        TlsLib::BoringSsl,
+        TlsLib::GnuTls,
+        TlsLib::Go,
+    ];
+
+    /// The value of `enum aisensor_tls_lib` (the probe's attach cookie).
+    pub fn code(self) -> u8 {
+        match self {
+            TlsLib::OpenSsl => 0,
+            TlsLib::BoringSsl => 1,
+            TlsLib::GnuTls => 2,
+            TlsLib::Go => 3,
+        }
+    }
+
+    pub fn from_code(c: u8) -> Option<TlsLib> {
+        TlsLib::ALL.into_iter().find(|l| l.code() == c)
+    }
+
+    /// Its name in events (`ai.conn.tls_lib`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsLib::OpenSsl => "openssl",
+            TlsLib::BoringSsl => "boringssl",
+            TlsLib::GnuTls => "gnutls",
+            TlsLib::Go => "go",
+        }
+    }
+}
+
 /// Fields every record starts with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
@@ -71,6 +116,7 @@ pub struct SslRecord<'a> {
     pub offset: u32,
     pub dir: Direction,
     pub func: SslFunc,
+    pub lib: TlsLib,
     pub data: &'a [u8],
 }
 
@@ -208,6 +254,7 @@ impl<'a> RawRecord<'a> {
                     3 => SslFunc::SslReadEx,
                     _ => return Err(RawError::BadField("function")),
                 };
+                let lib = TlsLib::from_code(b[62]).ok_or(RawError::BadField("tls library"))?;
                 let rec = SslRecord {
                     hdr,
                     ssl: u64_at(b, 40),
@@ -215,6 +262,7 @@ impl<'a> RawRecord<'a> {
                     offset: u32_at(b, 52),
                     dir,
                     func,
+                    lib,
                     data: &b[SSL_HDR_LEN..SSL_HDR_LEN + len],
                 };
                 if rec.offset as u64 + len as u64 > rec.call_len as u64 {
@@ -288,7 +336,8 @@ pub mod encode {
             SslFunc::SslWriteEx => 2,
             SslFunc::SslReadEx => 3,
         });
-        out.extend_from_slice(&[0, 0]);
+        out.push(rec.lib.code());
+        out.push(0);
         out.extend_from_slice(rec.data);
         out
     }
@@ -352,6 +401,7 @@ pub mod encode {
                 Direction::Write => SslFunc::SslWrite,
                 Direction::Read => SslFunc::SslRead,
             },
+            lib: TlsLib::OpenSsl,
             data,
         })
     }
@@ -389,6 +439,7 @@ mod tests {
             offset: 4,
             dir: Direction::Read,
             func: SslFunc::SslReadEx,
+            lib: TlsLib::Go,
             data: b"abcdef",
         };
         let b = encode::ssl(&rec);
@@ -398,8 +449,10 @@ mod tests {
         assert_eq!(u32_at(&b, 56), 6);
         assert_eq!(b[60], 1);
         assert_eq!(b[61], 3);
+        assert_eq!(b[62], 3);
         match RawRecord::parse(&b).unwrap() {
             RawRecord::Ssl(s) => {
+                assert_eq!(s.lib, TlsLib::Go);
                 assert_eq!(s.hdr.comm(), "python3");
                 assert_eq!(s.data, b"abcdef");
                 assert_eq!(s.offset, 4);
@@ -457,6 +510,7 @@ mod tests {
             offset: 0,
             dir: Direction::Write,
             func: SslFunc::SslWrite,
+            lib: TlsLib::OpenSsl,
             data: b"abc",
         });
         assert!(RawRecord::parse(&b[..50]).is_err());
@@ -465,6 +519,12 @@ mod tests {
         assert_eq!(
             RawRecord::parse(&b).unwrap_err(),
             RawError::BadField("offset/len")
+        );
+        b[48] = 3;
+        b[62] = 9; // no such TLS library
+        assert_eq!(
+            RawRecord::parse(&b).unwrap_err(),
+            RawError::BadField("tls library")
         );
         b[0] = 99;
         assert_eq!(RawRecord::parse(&b).unwrap_err(), RawError::UnknownKind(99));
@@ -493,6 +553,7 @@ mod tests {
             offset: 10,
             dir: Direction::Write,
             func: SslFunc::SslWrite,
+            lib: TlsLib::OpenSsl,
             data: b"0123456789",
         });
         let RawRecord::Ssl(s) = RawRecord::parse(&b).unwrap() else {

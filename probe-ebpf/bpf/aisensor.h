@@ -26,11 +26,22 @@ enum aisensor_dir {
 	AISENSOR_DIR_READ = 1,  /* the process received these bytes (SSL_read*) */
 };
 
+/* The shape of the call: what its return value means. The other stacks' functions use the
+ * plain pair (gnutls_record_send/recv, BoringSSL's SSL_write/read, Go's (*Conn).Write/Read). */
 enum aisensor_func {
 	AISENSOR_FN_SSL_WRITE = 0,
 	AISENSOR_FN_SSL_READ = 1,
 	AISENSOR_FN_SSL_WRITE_EX = 2,
 	AISENSOR_FN_SSL_READ_EX = 3,
+};
+
+/* The TLS stack a record was read from. Carried by each uprobe's attach cookie, set by the
+ * loader from what it found in the file (0 in recordings made before it existed). */
+enum aisensor_tls_lib {
+	AISENSOR_LIB_OPENSSL = 0,
+	AISENSOR_LIB_BORINGSSL = 1, /* linked into Bun executables (Claude Code) */
+	AISENSOR_LIB_GNUTLS = 2,
+	AISENSOR_LIB_GO = 3, /* Go's crypto/tls: `ssl` is the *tls.Conn */
 };
 
 /* flags */
@@ -48,13 +59,14 @@ struct aisensor_hdr {
 
 struct aisensor_ssl_rec {
 	struct aisensor_hdr hdr;
-	__u64 ssl;      /* the SSL* pointer: with pid, the connection's identity */
+	__u64 ssl;      /* the SSL* (gnutls_session_t, *tls.Conn): with pid, the connection */
 	__u32 call_len; /* bytes the call moved (its return value / *written / *readbytes) */
 	__u32 offset;   /* offset of data[0] within the call */
 	__u32 len;      /* bytes in data[] */
 	__u8 dir;       /* enum aisensor_dir */
 	__u8 func;      /* enum aisensor_func */
-	__u16 _pad;
+	__u8 lib;       /* enum aisensor_tls_lib */
+	__u8 _pad;
 	__u8 data[]; /* len bytes; the record is sizeof(struct aisensor_ssl_rec) + len long */
 }; /* 64 bytes + data */
 

@@ -31,6 +31,8 @@ struct linux_binprm {
 
 /* x86-64 register file as uprobes see it (kernel field names). */
 struct pt_regs {
+	unsigned long r14;
+	unsigned long bx;
 	unsigned long di;
 	unsigned long si;
 	unsigned long dx;

@@ -1,7 +1,7 @@
 //! One TLS connection (pid + `SSL*`): what this process sends and receives on it, framed into
 //! HTTP/1.1 messages or HTTP/2 streams, with the requests still waiting for their responses.
 
-use super::exchange::{Ctx, Pending};
+use super::exchange::{ConnId, Ctx, Pending};
 use crate::decode::http1::{self, BodyFilter, Limits, Message, MessageParser, Role as MsgRole};
 use crate::decode::http2;
 use aisensor_event::raw::{Direction, Header, SslRecord};
@@ -138,8 +138,7 @@ impl Side {
 /// A request cut short (reset, or the connection ended) whose whole response came early:
 /// both are reported, the request as far as it came, and the exchange counted incomplete.
 fn answer_cut_request(
-    pid: u32,
-    ssl: u64,
+    conn: ConnId,
     req: Option<Message>,
     (rh, resp): (Header, Message),
     now: &Header,
@@ -150,7 +149,7 @@ fn answer_cut_request(
         ctx.counters.unmatched_responses += 1;
         return;
     };
-    let p = ctx.request(pid, ssl, now, req, "2".into());
+    let p = ctx.request(conn, now, req, "2".into());
     ctx.response(p, &later(rh, now), resp);
 }
 
@@ -260,8 +259,7 @@ impl H2 {
 }
 
 pub(super) struct Conn {
-    pid: u32,
-    ssl: u64,
+    id: ConnId,
     role: Role,
     limits: Limits,
     /// Keeps only the bodies of requests that may be AI calls.
@@ -280,10 +278,9 @@ pub(super) struct Conn {
 }
 
 impl Conn {
-    pub fn new(pid: u32, ssl: u64, limits: &Limits, filter: &BodyFilter) -> Self {
+    pub fn new(id: ConnId, limits: &Limits, filter: &BodyFilter) -> Self {
         Self {
-            pid,
-            ssl,
+            id,
             role: Role::Unknown,
             limits: *limits,
             filter: filter.clone(),
@@ -308,7 +305,7 @@ impl Conn {
             // The SSL* was reused (SSL_clear, or its SSL_free record was lost): the old
             // connection is over, counted as a close, and this one starts at its preface.
             self.close(s.hdr.ts_ns, ctx);
-            let fresh = Conn::new(self.pid, self.ssl, &self.limits, &self.filter);
+            let fresh = Conn::new(self.id, &self.limits, &self.filter);
             *self = fresh;
         }
         self.last_ts = s.hdr.ts_ns;
@@ -397,7 +394,7 @@ impl Conn {
         let res = self.req.feed(s, &mut msgs);
         for msg in msgs.drain(..) {
             let version = format!("1.{}", msg.head.version_minor);
-            let p = ctx.request(self.pid, self.ssl, &s.hdr, msg, version);
+            let p = ctx.request(self.id, &s.hdr, msg, version);
             self.resp.parser.expect_response(&p.method, p.is_ai());
             self.pending.push_back(p);
         }
@@ -493,7 +490,7 @@ impl Conn {
     }
 
     fn on_h2_request_event(&mut self, ev: http2::Event, hdr: &Header, ctx: &mut Ctx) {
-        let (pid, ssl) = (self.pid, self.ssl);
+        let conn = self.id;
         let Some(h2) = self.h2.as_mut() else {
             return;
         };
@@ -504,7 +501,7 @@ impl Conn {
                 h2.resp.expect_response(id, keep);
             }
             http2::Event::Message(id, msg) => {
-                let p = ctx.request(pid, ssl, hdr, msg, "2".into());
+                let p = ctx.request(conn, hdr, msg, "2".into());
                 if let Some((rh, resp)) = h2.release(id) {
                     ctx.response(p, &later(rh, hdr), resp);
                     return;
@@ -531,7 +528,7 @@ impl Conn {
             } => {
                 h2.resp.reset_stream(stream);
                 if let Some(held) = h2.release(stream) {
-                    answer_cut_request(pid, ssl, cut.map(|m| *m), held, hdr, ctx);
+                    answer_cut_request(conn, cut.map(|m| *m), held, hdr, ctx);
                     return;
                 }
                 let was_pending = h2.pending.remove(&stream).is_some();
@@ -546,7 +543,7 @@ impl Conn {
     }
 
     fn on_h2_response_event(&mut self, ev: http2::Event, hdr: &Header, ctx: &mut Ctx) {
-        let (pid, ssl) = (self.pid, self.ssl);
+        let conn = self.id;
         let Some(h2) = self.h2.as_mut() else {
             return;
         };
@@ -571,7 +568,7 @@ impl Conn {
             http2::Event::Reset { stream, .. } => {
                 if let Some(held) = h2.release(stream) {
                     let req = h2.req.take_stream(stream);
-                    answer_cut_request(pid, ssl, req, held, hdr, ctx);
+                    answer_cut_request(conn, req, held, hdr, ctx);
                     return;
                 }
                 let partial = h2.req.reset_stream(stream);
@@ -607,13 +604,13 @@ impl Conn {
         let hdr = Header {
             kind: 0,
             flags: 0,
-            pid: self.pid,
+            pid: self.id.pid,
             tid: 0,
             ts_ns: ts.max(self.last_ts),
             comm: [0; 16],
         };
         if self.role == Role::Http2 {
-            let (pid, ssl) = (self.pid, self.ssl);
+            let conn = self.id;
             if let Some(h2) = self.h2.as_mut() {
                 if !h2.failed {
                     // Counted as over HTTP/1.1: a response cut mid-body is incomplete, and
@@ -626,7 +623,7 @@ impl Conn {
                             ctx.response(p, &hdr, msg);
                         } else if let Some(req) = h2.req.take_stream(id) {
                             ctx.counters.parse_failures += 1;
-                            let p = ctx.request(pid, ssl, &hdr, req, "2".into());
+                            let p = ctx.request(conn, &hdr, req, "2".into());
                             ctx.response(p, &hdr, msg);
                         } else {
                             ctx.counters.unmatched_responses += 1;
@@ -639,7 +636,7 @@ impl Conn {
                     for (id, held) in early {
                         ctx.counters.parse_failures += 1;
                         let req = h2.req.take_stream(id);
-                        answer_cut_request(pid, ssl, req, held, &hdr, ctx);
+                        answer_cut_request(conn, req, held, &hdr, ctx);
                     }
                     let cut = h2.req.open_streams() as u64;
                     h2.req.take_partials();

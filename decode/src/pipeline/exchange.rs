@@ -7,7 +7,7 @@ use crate::decode::http1::{Head, Message};
 use crate::providers::{self, Detected, RequestInfo, ResponseInfo};
 use crate::secrets;
 use aisensor_event::payload::{self, kind, Ai, Content, Credential, Http, Payload, Proc};
-use aisensor_event::raw::Header;
+use aisensor_event::raw::{Header, TlsLib};
 use aisensor_event::SCHEMA_VERSION;
 
 /// Characters of an API error message kept in `ai.error`.
@@ -39,6 +39,15 @@ impl Pending {
     }
 }
 
+/// Which connection an exchange went over: the process, the TLS library's connection object
+/// (`SSL*`, `gnutls_session_t`, `*tls.Conn`), and that library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnId {
+    pub pid: u32,
+    pub ssl: u64,
+    pub lib: TlsLib,
+}
+
 struct AiRequest {
     id: u64,
     detected: Detected,
@@ -55,8 +64,7 @@ impl Ctx<'_> {
     /// `http_version` as the payload says it: `1.1`, `1.0` or `2`.
     pub fn request(
         &mut self,
-        pid: u32,
-        ssl: u64,
+        conn: ConnId,
         hdr: &Header,
         msg: Message,
         http_version: String,
@@ -98,7 +106,7 @@ impl Ctx<'_> {
         } else {
             String::new()
         };
-        let mut proc = self.procs.lookup(pid, &hdr.comm());
+        let mut proc = self.procs.lookup(conn.pid, &hdr.comm());
         proc.tid = hdr.tid;
         secrets::redact_in_place(&mut proc.cmdline);
         let mut path = head.path.clone();
@@ -110,11 +118,11 @@ impl Ctx<'_> {
             info,
             proc,
             conn: payload::Conn {
-                tls_lib: "openssl".into(),
+                tls_lib: conn.lib.name().into(),
                 server: host,
                 port,
                 http_version,
-                id: format!("{ssl:x}"),
+                id: format!("{:x}", conn.ssl),
             },
             http: Http {
                 method: head.method.clone(),

@@ -215,7 +215,12 @@ impl Pipeline {
                 let pids = &mut self.pids;
                 let conn = self.conns.entry(key).or_insert_with(|| {
                     *pids.entry(key.0).or_default() += 1;
-                    Conn::new(s.hdr.pid, s.ssl, &self.cfg.http, &self.filter)
+                    let id = exchange::ConnId {
+                        pid: s.hdr.pid,
+                        ssl: s.ssl,
+                        lib: s.lib,
+                    };
+                    Conn::new(id, &self.cfg.http, &self.filter)
                 });
                 let mut ctx = exchange::Ctx {
                     cfg: &self.cfg,
