@@ -13,6 +13,11 @@
  * record ends before call_len without AISENSOR_F_TRUNCATED lost its tail to such a failure.
  *
  * SSL_free gets an entry probe only: it marks the end of the connection.
+ *
+ * The same programs serve every stack whose functions have OpenSSL's shape (BoringSSL's
+ * SSL_read/SSL_write/SSL_free, GnuTLS's gnutls_record_send/recv/gnutls_deinit): the attach
+ * cookie names the stack, and the record carries it. Go's crypto/tls has programs of its own
+ * (below): another calling convention, and no uretprobes.
  */
 #include "common.bpf.h"
 
@@ -32,7 +37,7 @@ struct ssl_call {
 	__u64 buf;
 	__u64 out_len; /* size_t * of the _ex functions (written / readbytes), else 0 */
 	__u32 func;    /* enum aisensor_func */
-	__u32 _pad;
+	__u32 lib;     /* enum aisensor_tls_lib */
 };
 
 /* pid_tgid -> call in flight. A thread killed inside SSL_read (an agent stopped while it
@@ -75,6 +80,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u32 func, int ex)
 		.buf = ctx->si,
 		.out_len = ex ? ctx->cx : 0, /* 4th argument: size_t *written / *readbytes */
 		.func = func,
+		.lib = (__u32)bpf_get_attach_cookie(ctx),
 	};
 
 	if (bpf_map_update_elem(&ssl_calls, &id, &call, BPF_ANY))
@@ -109,6 +115,7 @@ static __always_inline void emit(struct ssl_call *call, __u64 id, __u32 call_len
 			     ? AISENSOR_DIR_WRITE
 			     : AISENSOR_DIR_READ;
 	rec->func = call->func;
+	rec->lib = call->lib;
 	rec->_pad = 0;
 
 	for (__u32 i = 0; i < MAX_CHUNKS; i++) {
@@ -151,6 +158,27 @@ static __always_inline void emit(struct ssl_call *call, __u64 id, __u32 call_len
 	}
 }
 
+/* Emits the `moved` bytes of a finished call, up to max_capture_bytes (the rest counted and
+ * flagged). Call it once per program: it inlines emit(), and inlining it twice doubles the
+ * program. */
+static __always_inline void capture(struct ssl_call *call, __u64 id, __u64 moved)
+{
+	if (moved == 0)
+		return;
+
+	__u32 call_len = moved > 0xffffffffULL ? 0xffffffffu : (__u32)moved;
+	__u32 cap = max_capture_bytes;
+
+	if (cap > MAX_CAPTURE_LIMIT)
+		cap = MAX_CAPTURE_LIMIT;
+	if (call_len > cap) {
+		count(AISENSOR_CNT_TRUNCATED_CALLS, 1);
+		count(AISENSOR_CNT_TRUNCATED_BYTES, call_len - cap);
+	}
+	emit(call, id, call_len, call_len > cap ? cap : call_len,
+	     call_len > cap ? AISENSOR_F_TRUNCATED : 0);
+}
+
 static __always_inline int on_return(struct pt_regs *ctx, __u32 func)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -168,7 +196,7 @@ static __always_inline int on_return(struct pt_regs *ctx, __u32 func)
 	call = *stashed;
 	bpf_map_delete_elem(&ssl_calls, &id);
 
-	ret = (int)ctx->ax;
+	ret = (int)ctx->ax; /* int, or GnuTLS's ssize_t: calls move far less than 2 GiB */
 	if (ret <= 0)
 		return 0; /* error or nothing moved */
 	if (call.out_len) {
@@ -184,39 +212,27 @@ static __always_inline int on_return(struct pt_regs *ctx, __u32 func)
 	} else {
 		moved = (__u32)ret;
 	}
-	if (moved == 0)
-		return 0;
-
-	__u32 call_len = moved > 0xffffffffULL ? 0xffffffffu : (__u32)moved;
-	__u32 cap = max_capture_bytes;
-
-	if (cap > MAX_CAPTURE_LIMIT)
-		cap = MAX_CAPTURE_LIMIT;
-	if (call_len > cap) {
-		count(AISENSOR_CNT_TRUNCATED_CALLS, 1);
-		count(AISENSOR_CNT_TRUNCATED_BYTES, call_len - cap);
-	}
-	/* One call site: emit() is inlined, and inlining it twice doubles the program. */
-	emit(&call, id, call_len, call_len > cap ? cap : call_len,
-	     call_len > cap ? AISENSOR_F_TRUNCATED : 0);
+	capture(&call, id, moved);
 	return 0;
 }
 
 /* SSL_free(ssl): the end of the connection (see struct aisensor_free_rec). Every SSL object
  * freed on the host gets one small record; userspace ignores those it has no connection for. */
-SEC("uprobe")
-int ssl_free_entry(struct pt_regs *ctx)
+static __always_inline int on_free(__u64 ssl)
 {
 	struct aisensor_free_rec rec;
 
 	fill_hdr(&rec.hdr, AISENSOR_KIND_SSL_FREE, bpf_get_current_pid_tgid());
-	rec.ssl = ctx->di;
+	rec.ssl = ssl;
 	if (bpf_ringbuf_output(&events, &rec, sizeof(rec), 0))
 		count(AISENSOR_CNT_FREE_DROPS, 1);
 	else
 		count(AISENSOR_CNT_SSL_FREES, 1);
 	return 0;
 }
+
+SEC("uprobe")
+int ssl_free_entry(struct pt_regs *ctx) { return on_free(ctx->di); }
 
 /* Thin entry points, one per function and direction. */
 SEC("uprobe")
@@ -235,3 +251,80 @@ SEC("uprobe")
 int ssl_read_ex_entry(struct pt_regs *ctx) { return on_entry(ctx, AISENSOR_FN_SSL_READ_EX, 1); }
 SEC("uretprobe")
 int ssl_read_ex_return(struct pt_regs *ctx) { return on_return(ctx, AISENSOR_FN_SSL_READ_EX); }
+
+/* Go's crypto/tls, (*Conn).Write / Read / Close, register ABI (Go 1.17+): the receiver in RAX,
+ * the []byte in RBX (pointer) and RCX (length), the result n in RAX at return, and R14 holding
+ * the running goroutine (g) throughout. uretprobes would corrupt Go's stacks (the runtime moves
+ * them), so the loader puts a uprobe on each RET instruction of Read instead. */
+
+/* A Read in flight, by goroutine: a goroutine that blocks in Read may resume on another thread,
+ * so the thread id would not find it at return. */
+struct go_key {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 g;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* goroutines that never return are evicted */
+	__uint(max_entries, 16384);
+	__type(key, struct go_key);
+	__type(value, struct ssl_call);
+} go_calls SEC(".maps");
+
+/* Write sends all of b or fails, so the bytes are copied at entry: no return probe, and no
+ * stale pointer if the goroutine's stack (where b may live) moves during the call. */
+SEC("uprobe")
+int go_write_entry(struct pt_regs *ctx)
+{
+	struct ssl_call call = {
+		.ssl = ctx->ax,
+		.buf = ctx->bx,
+		.func = AISENSOR_FN_SSL_WRITE,
+		.lib = AISENSOR_LIB_GO,
+	};
+
+	capture(&call, bpf_get_current_pid_tgid(), ctx->cx);
+	return 0;
+}
+
+SEC("uprobe")
+int go_read_entry(struct pt_regs *ctx)
+{
+	struct go_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .g = ctx->r14 };
+	struct ssl_call call = {
+		.ssl = ctx->ax,
+		.buf = ctx->bx,
+		.func = AISENSOR_FN_SSL_READ,
+		.lib = AISENSOR_LIB_GO,
+	};
+
+	if (bpf_map_update_elem(&go_calls, &key, &call, BPF_ANY))
+		count(AISENSOR_CNT_STASH_FAILURES, 1);
+	return 0;
+}
+
+/* At each RET of Read. */
+SEC("uprobe")
+int go_read_return(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct go_key key = { .tgid = id >> 32, .g = ctx->r14 };
+	struct ssl_call *stashed = bpf_map_lookup_elem(&go_calls, &key);
+	struct ssl_call call;
+	long n;
+
+	if (!stashed) {
+		count(AISENSOR_CNT_UNMATCHED_RETURNS, 1);
+		return 0;
+	}
+	call = *stashed;
+	bpf_map_delete_elem(&go_calls, &key);
+	n = (long)ctx->ax;
+	if (n > 0)
+		capture(&call, id, n);
+	return 0;
+}
+
+SEC("uprobe")
+int go_close_entry(struct pt_regs *ctx) { return on_free(ctx->ax); }

@@ -1,9 +1,10 @@
-//! The aisensor eBPF probe: uprobes on OpenSSL's `SSL_read`/`SSL_write`(`_ex`) that copy the
-//! plaintext into a ring buffer, and raw tracepoints for process exec/fork/exit.
+//! The aisensor eBPF probe: uprobes on the TLS libraries' read and write functions (OpenSSL's
+//! `SSL_read`/`SSL_write`(`_ex`), GnuTLS, BoringSSL, Go's crypto/tls) that copy the plaintext
+//! into a ring buffer, and raw tracepoints for process exec/fork/exit.
 //!
 //! - `bpf/`: the kernel side (C, CO-RE), built by `build.rs`; record layout in
 //!   `bpf/aisensor.h`, mirrored and parsed by [`aisensor_event::raw`].
-//! - [`targets`]: finding the files to probe (libssl, executables exporting `SSL_write`).
+//! - [`targets`]: finding the files to probe and what to attach there ([`Plan`]).
 //! - [`loader`]: loading and attaching ([`Probe`]); detached on drop.
 //! - [`ring`]: draining the records ([`Ring::poll`]).
 //! - [`counters`]: what the kernel side emitted and dropped ([`KernelCounters`]).
@@ -29,4 +30,4 @@ pub mod targets;
 pub use counters::KernelCounters;
 pub use loader::{AttachedTarget, Probe, ProbeConfig, MAX_CAPTURE_LIMIT};
 pub use ring::Ring;
-pub use targets::SslFn;
+pub use targets::{Hook, Plan};

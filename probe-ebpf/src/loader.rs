@@ -1,5 +1,6 @@
 //! Loading the probe into the kernel and attaching it: raw tracepoints for the process life
-//! cycle, uprobes on every OpenSSL found. Everything is detached when the [`Probe`] is dropped.
+//! cycle, uprobes on every TLS library found. Everything is detached when the [`Probe`] is
+//! dropped.
 
 use std::collections::HashSet;
 use std::fs;
@@ -9,13 +10,14 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use aya::maps::{MapData, RingBuf};
-use aya::programs::uprobe::{UProbeAttachLocation, UProbeScope};
+use aya::programs::uprobe::{UProbeAttachLocation, UProbeAttachPoint, UProbeScope};
 use aya::programs::{RawTracePoint, UProbe};
 use aya::{Btf, Ebpf, EbpfLoader};
 
 use crate::counters::KernelCounters;
 use crate::ring::Ring;
-use crate::targets::{self, FileId, SslFn};
+use crate::targets::{self, FileId, Plan};
+use aisensor_event::raw::TlsLib;
 
 static SSL_OBJ: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/ssl.bpf.o"));
 static PROCESS_OBJ: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/process.bpf.o"));
@@ -61,11 +63,13 @@ impl Default for ProbeConfig {
 pub struct AttachedTarget {
     /// The path the probes were attached through.
     pub path: PathBuf,
-    /// Functions probed (entry and return).
-    pub attached: Vec<SslFn>,
-    /// Functions the file does not export (e.g. OpenSSL 1.1 has no `_ex` variants) or that
+    /// The TLS library probed there.
+    pub lib: TlsLib,
+    /// Functions probed (`SSL_write`, ...).
+    pub attached: Vec<&'static str>,
+    /// Functions the file does not have (e.g. OpenSSL 1.1 has no `_ex` variants) or that
     /// failed to attach.
-    pub missing: Vec<SslFn>,
+    pub missing: Vec<&'static str>,
 }
 
 /// The loaded, attached probe.
@@ -75,22 +79,9 @@ pub struct Probe {
     ring: Option<Ring>,
     targets: Vec<AttachedTarget>,
     attached: HashSet<FileId>,
-    /// Files checked and found not to export `SSL_write`, with their mtime (a rebuilt file is
+    /// Files checked and found to hold no TLS library, with their mtime (a rebuilt file is
     /// checked again).
     not_targets: HashSet<(FileId, i64)>,
-}
-
-/// The programs of one function in `ssl.bpf.c`, in attach order: the return probe before
-/// the entry (an entry seen without its return would leave a stale stash). `SSL_free` needs
-/// only its entry.
-fn programs(f: SslFn) -> &'static [&'static str] {
-    match f {
-        SslFn::Write => &["ssl_write_return", "ssl_write_entry"],
-        SslFn::Read => &["ssl_read_return", "ssl_read_entry"],
-        SslFn::WriteEx => &["ssl_write_ex_return", "ssl_write_ex_entry"],
-        SslFn::ReadEx => &["ssl_read_ex_return", "ssl_read_ex_entry"],
-        SslFn::Free => &["ssl_free_entry"],
-    }
 }
 
 impl Probe {
@@ -113,13 +104,11 @@ impl Probe {
             .load(SSL_OBJ)
             .map_err(load_error)
             .context("loading the SSL probe (ssl.bpf.o)")?;
-        for f in SslFn::ALL {
-            for &name in programs(f) {
-                uprobe(&mut ssl, name)?
-                    .load()
-                    .map_err(load_error)
-                    .with_context(|| format!("loading BPF program {name}"))?;
-            }
+        for (name, prog) in ssl.programs_mut() {
+            let prog: &mut UProbe = prog.try_into()?;
+            prog.load()
+                .map_err(load_error)
+                .with_context(|| format!("loading BPF program {name}"))?;
         }
 
         let mut process = EbpfLoader::new()
@@ -171,7 +160,7 @@ impl Probe {
                 .with_context(|| format!("extra target {}", extra.display()))?;
             if !attached && !probe.is_attached(extra) {
                 bail!(
-                    "extra target {} does not export SSL_write: nothing to probe there",
+                    "extra target {} holds no TLS library the probe knows (no SSL_write, gnutls_record_send): nothing to probe there",
                     extra.display()
                 );
             }
@@ -203,7 +192,7 @@ impl Probe {
         self.targets.clone()
     }
 
-    /// Probes `path` (e.g. a newly exec'd file) if it exports `SSL_write`.
+    /// Probes `path` (e.g. a newly exec'd file) if it holds a TLS library the probe knows.
     ///
     /// `Ok(true)`: newly attached. `Ok(false)`: already attached, or not a target (not an ELF
     /// file, no `SSL_write` export); such files are remembered and not read again. `Err`:
@@ -216,7 +205,7 @@ impl Probe {
         self.attach_file(path)
     }
 
-    /// Probes the executable and the mapped libssl files of process `pid` (paths resolved
+    /// Probes the executable and the mapped TLS libraries of process `pid` (paths resolved
     /// through `/proc/<pid>/root`, so a containerised process works). Returns how many files
     /// were newly attached; files that fail are logged, not fatal (the process may be gone).
     pub fn attach_process(&mut self, pid: u32) -> usize {
@@ -270,9 +259,9 @@ impl Probe {
         if !meta.is_file() {
             bail!("{} is not a regular file", path.display());
         }
-        let exports = match targets::ssl_exports(path) {
-            Ok(e) if e.is_target() => e,
-            // Not ELF, another architecture, or no SSL_write: not a target, and will not be.
+        let plans = match targets::plans(path) {
+            Ok(p) if !p.is_empty() => p,
+            // Not ELF, another architecture, or no TLS library: not a target, and will not be.
             _ => {
                 self.not_targets.insert((id, meta.mtime()));
                 return Ok(false);
@@ -284,53 +273,71 @@ impl Probe {
             Ok(p) if FileId::of(&p).is_ok_and(|i| i == id) => p,
             _ => path.to_path_buf(),
         };
-
-        let mut target = AttachedTarget {
-            path: path.clone(),
-            attached: Vec::new(),
-            missing: Vec::new(),
-        };
-        for f in SslFn::ALL {
-            let Some(offset) = exports.offset(f) else {
-                target.missing.push(f);
-                continue;
-            };
-            let res = programs(f).iter().try_for_each(|&name| {
-                uprobe(&mut self.ssl, name)?
-                    .attach(
-                        UProbeAttachLocation::AbsoluteOffset(offset),
-                        &path,
-                        UProbeScope::AllProcesses,
-                    )
-                    .with_context(|| format!("attaching {name} to {}", path.display()))?;
-                anyhow::Ok(())
-            });
-            match res {
-                Ok(()) => target.attached.push(f),
-                Err(e) => {
-                    log::warn!("{e:#}");
-                    target.missing.push(f);
-                }
-            }
+        let mut any = false;
+        for plan in &plans {
+            let target = self.attach_plan(&path, plan);
+            any |= !target.attached.is_empty();
+            self.targets.push(target);
         }
-        if target.attached.is_empty() {
+        if !any {
             bail!(
                 "could not attach any probe to {} (see the log)",
                 path.display()
             );
         }
+        self.attached.insert(id);
+        Ok(true)
+    }
+
+    /// Attaches the hooks of `plan`; a function whose hooks do not all attach is reported
+    /// missing (its entry may be left attached: the return probe goes first, so a lone entry
+    /// cannot strand a stash).
+    fn attach_plan(&mut self, path: &Path, plan: &Plan) -> AttachedTarget {
+        let mut target = AttachedTarget {
+            path: path.to_path_buf(),
+            lib: plan.lib,
+            attached: Vec::new(),
+            missing: plan.missing.clone(),
+        };
+        for function in plan.functions() {
+            let res = plan
+                .hooks
+                .iter()
+                .filter(|h| h.function == function)
+                .try_for_each(|h| {
+                    let point = UProbeAttachPoint {
+                        location: UProbeAttachLocation::AbsoluteOffset(h.offset),
+                        cookie: Some(u64::from(plan.lib.code())),
+                    };
+                    uprobe(&mut self.ssl, h.program)?
+                        .attach(point, path, UProbeScope::AllProcesses)
+                        .with_context(|| {
+                            format!(
+                                "attaching {} to {function} in {}",
+                                h.program,
+                                path.display()
+                            )
+                        })?;
+                    anyhow::Ok(())
+                });
+            match res {
+                Ok(()) => target.attached.push(function),
+                Err(e) => {
+                    log::warn!("{e:#}");
+                    target.missing.push(function);
+                }
+            }
+        }
         if !target.missing.is_empty() {
-            let names: Vec<&str> = target.missing.iter().map(|f| f.symbol()).collect();
             log::info!(
-                "{}: probing without {} (not exported, or failed to attach)",
+                "{}: probing {} without {} (not there, or failed to attach)",
                 path.display(),
-                names.join(", ")
+                plan.lib.name(),
+                target.missing.join(", ")
             );
         }
-        log::debug!("probing {}", path.display());
-        self.attached.insert(id);
-        self.targets.push(target);
-        Ok(true)
+        log::debug!("probing {} ({})", path.display(), plan.lib.name());
+        target
     }
 }
 

@@ -1,10 +1,11 @@
-//! Finding the files to attach to: OpenSSL shared libraries and executables that carry their
-//! own OpenSSL (node links it statically and exports `SSL_*`).
+//! Finding the files to attach to, and what to attach there ([`Plan`]): OpenSSL and GnuTLS
+//! shared libraries, and executables that carry their own OpenSSL (node links it statically
+//! and exports `SSL_*`).
 //!
-//! A file is a target when its ELF dynamic symbol table *defines* `SSL_write` (an import does
-//! not count: every program linked against libssl imports it). Uprobes are attached by file
-//! offset, resolved here once per file, so a 100 MB `node` is read for its dynamic symbols
-//! only, not once per probe.
+//! A library is a target when its ELF dynamic symbol table *defines* its write function
+//! (`SSL_write`, `gnutls_record_send`; an import does not count: every program linked against
+//! libssl imports it). Uprobes are attached by file offset, resolved here once per file, so a
+//! 100 MB `node` is read for its dynamic symbols only, not once per probe.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -12,57 +13,189 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use aisensor_event::raw::TlsLib;
 use anyhow::{bail, Context};
 use object::read::ReadCache;
 use object::{Object, ObjectSection, ObjectSymbol};
 
-/// The probed functions: the four that move plaintext, and `SSL_free`, which ends a
-/// connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SslFn {
-    Write,
-    Read,
-    WriteEx,
-    ReadEx,
-    Free,
+/// One uprobe to attach: a program of `ssl.bpf.o` at a file offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hook {
+    /// The function probed, as logs and [`crate::AttachedTarget`] name it.
+    pub function: &'static str,
+    pub program: &'static str,
+    pub offset: u64,
 }
 
-impl SslFn {
-    pub const ALL: [SslFn; 5] = [
-        SslFn::Write,
-        SslFn::Read,
-        SslFn::WriteEx,
-        SslFn::ReadEx,
-        SslFn::Free,
-    ];
+/// What to attach in one file: the TLS library found in it, and its hooks in attach order
+/// (each function's return probes before its entry: an entry seen without its return would
+/// leave a stale stash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub lib: TlsLib,
+    pub hooks: Vec<Hook>,
+    /// Functions of that library the file lacks (OpenSSL 1.1 has no `_ex` variants).
+    pub missing: Vec<&'static str>,
+}
 
-    /// The exported symbol name.
-    pub fn symbol(self) -> &'static str {
-        match self {
-            SslFn::Write => "SSL_write",
-            SslFn::Read => "SSL_read",
-            SslFn::WriteEx => "SSL_write_ex",
-            SslFn::ReadEx => "SSL_read_ex",
-            SslFn::Free => "SSL_free",
+impl Plan {
+    /// The functions hooked, once each, in order.
+    pub fn functions(&self) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for h in &self.hooks {
+            if !out.contains(&h.function) {
+                out.push(h.function);
+            }
+        }
+        out
+    }
+}
+
+/// An exported function of a library with OpenSSL's call shapes, and the programs that probe
+/// it.
+struct Export {
+    symbol: &'static str,
+    programs: &'static [&'static str],
+}
+
+const WRITE: &[&str] = &["ssl_write_return", "ssl_write_entry"];
+const READ: &[&str] = &["ssl_read_return", "ssl_read_entry"];
+const WRITE_EX: &[&str] = &["ssl_write_ex_return", "ssl_write_ex_entry"];
+const READ_EX: &[&str] = &["ssl_read_ex_return", "ssl_read_ex_entry"];
+const FREE: &[&str] = &["ssl_free_entry"];
+
+/// OpenSSL (1.1, 3.x), as a library or linked into an executable that exports it (node).
+const OPENSSL: &[Export] = &[
+    Export {
+        symbol: "SSL_write",
+        programs: WRITE,
+    },
+    Export {
+        symbol: "SSL_read",
+        programs: READ,
+    },
+    Export {
+        symbol: "SSL_write_ex",
+        programs: WRITE_EX,
+    },
+    Export {
+        symbol: "SSL_read_ex",
+        programs: READ_EX,
+    },
+    Export {
+        symbol: "SSL_free",
+        programs: FREE,
+    },
+];
+
+/// GnuTLS: `gnutls_record_send/recv(session, data, size)` return the bytes moved, like
+/// `SSL_write/read`; `gnutls_deinit(session)` ends the session like `SSL_free`.
+const GNUTLS: &[Export] = &[
+    Export {
+        symbol: "gnutls_record_send",
+        programs: WRITE,
+    },
+    Export {
+        symbol: "gnutls_record_recv",
+        programs: READ,
+    },
+    Export {
+        symbol: "gnutls_deinit",
+        programs: FREE,
+    },
+];
+
+/// Every program of `ssl.bpf.o`, to load them all up front.
+pub const PROGRAMS: &[&str] = &[
+    "ssl_write_return",
+    "ssl_write_entry",
+    "ssl_read_return",
+    "ssl_read_entry",
+    "ssl_write_ex_return",
+    "ssl_write_ex_entry",
+    "ssl_read_ex_return",
+    "ssl_read_ex_entry",
+    "ssl_free_entry",
+];
+
+/// The plan for the exported functions of `table` found among `exports`; `None` when the
+/// first (the write function, without which nothing is captured) is not there.
+fn export_plan(lib: TlsLib, table: &[Export], exports: &[(String, u64)]) -> Option<Plan> {
+    let find = |sym: &str| exports.iter().find(|(n, _)| n == sym).map(|(_, o)| *o);
+    find(table[0].symbol)?;
+    let mut plan = Plan {
+        lib,
+        hooks: Vec::new(),
+        missing: Vec::new(),
+    };
+    for e in table {
+        match find(e.symbol) {
+            Some(offset) => plan.hooks.extend(e.programs.iter().map(|&program| Hook {
+                function: e.symbol,
+                program,
+                offset,
+            })),
+            None => plan.missing.push(e.symbol),
         }
     }
+    Some(plan)
 }
 
-/// Where each exported SSL function starts in a file (file offsets, as uprobes want them).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SslExports {
-    pub offsets: Vec<(SslFn, u64)>,
+/// What `path` holds that the probe can attach to: OpenSSL or GnuTLS exported by its dynamic
+/// symbol table. Empty when it holds none of them.
+///
+/// Not an ELF file, or an ELF file for another architecture than x86-64: an error.
+pub fn plans(path: &Path) -> anyhow::Result<Vec<Plan>> {
+    let wanted: Vec<&str> = OPENSSL.iter().chain(GNUTLS).map(|e| e.symbol).collect();
+    let exports = dynamic_exports(path, &wanted)?;
+    Ok([(TlsLib::OpenSsl, OPENSSL), (TlsLib::GnuTls, GNUTLS)]
+        .into_iter()
+        .filter_map(|(lib, table)| export_plan(lib, table, &exports))
+        .collect())
 }
 
-impl SslExports {
-    /// True when the file can be probed at all: it defines `SSL_write`.
-    pub fn is_target(&self) -> bool {
-        self.offsets.iter().any(|(f, _)| *f == SslFn::Write)
+/// The file offsets (as uprobes want them) of the functions named in `wanted` that the
+/// dynamic symbol table of `path` defines (an import does not count: every program linked
+/// against libssl imports `SSL_write`).
+pub fn dynamic_exports(path: &Path, wanted: &[&str]) -> anyhow::Result<Vec<(String, u64)>> {
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let cache = ReadCache::new(file);
+    let elf = object::File::parse(&cache)
+        .with_context(|| format!("{} is not an ELF file", path.display()))?;
+    if elf.format() != object::BinaryFormat::Elf {
+        bail!("{} is not an ELF file", path.display());
     }
-
-    pub fn offset(&self, f: SslFn) -> Option<u64> {
-        self.offsets.iter().find(|(g, _)| *g == f).map(|(_, o)| *o)
+    if elf.architecture() != object::Architecture::X86_64 {
+        bail!(
+            "{} is built for {:?}, the probe reads x86-64 registers",
+            path.display(),
+            elf.architecture()
+        );
     }
+    let mut out: Vec<(String, u64)> = Vec::new();
+    for sym in elf.dynamic_symbols() {
+        if !sym.is_definition() || sym.is_local() {
+            continue;
+        }
+        let Ok(name) = sym.name() else { continue };
+        if !wanted.contains(&name) || out.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        let Some(idx) = sym.section_index() else {
+            continue;
+        };
+        let section = elf
+            .section_by_index(idx)
+            .with_context(|| format!("{}: bad section for {name}", path.display()))?;
+        let Some((sec_off, _)) = section.file_range() else {
+            continue;
+        };
+        let Some(rel) = sym.address().checked_sub(section.address()) else {
+            continue;
+        };
+        out.push((name.to_string(), sec_off + rel));
+    }
+    Ok(out)
 }
 
 /// Identity of a file on this host, to attach each file once whatever path names it.
@@ -82,58 +215,8 @@ impl FileId {
     }
 }
 
-/// Reads the dynamic symbol table of `path` and returns the SSL functions it defines.
-///
-/// Not an ELF file, or an ELF file for another architecture than x86-64: an error. An x86-64
-/// ELF file defining none of them: `Ok` with no offsets.
-pub fn ssl_exports(path: &Path) -> anyhow::Result<SslExports> {
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let cache = ReadCache::new(file);
-    let elf = object::File::parse(&cache)
-        .with_context(|| format!("{} is not an ELF file", path.display()))?;
-    if elf.format() != object::BinaryFormat::Elf {
-        bail!("{} is not an ELF file", path.display());
-    }
-    if elf.architecture() != object::Architecture::X86_64 {
-        bail!(
-            "{} is built for {:?}, the probe reads x86-64 registers",
-            path.display(),
-            elf.architecture()
-        );
-    }
-    let mut out = SslExports::default();
-    for sym in elf.dynamic_symbols() {
-        if !sym.is_definition() || sym.is_local() {
-            continue;
-        }
-        let Ok(name) = sym.name() else { continue };
-        let Some(f) = SslFn::ALL.into_iter().find(|f| f.symbol() == name) else {
-            continue;
-        };
-        if out.offset(f).is_some() {
-            continue;
-        }
-        let Some(idx) = sym.section_index() else {
-            continue;
-        };
-        let section = elf
-            .section_by_index(idx)
-            .with_context(|| format!("{}: bad section for {name}", path.display()))?;
-        let Some((sec_off, _)) = section.file_range() else {
-            continue;
-        };
-        let addr = sym.address();
-        let Some(rel) = addr.checked_sub(section.address()) else {
-            continue;
-        };
-        out.offsets.push((f, sec_off + rel));
-    }
-    out.offsets.sort_by_key(|(f, _)| *f as u8);
-    Ok(out)
-}
-
-/// File names of the OpenSSL libraries probed: 3.x and 1.1.
-pub const LIBSSL_NAMES: &[&str] = &["libssl.so.3", "libssl.so.1.1"];
+/// File names of the TLS libraries probed: OpenSSL 3.x and 1.1, GnuTLS 3.x.
+pub const LIBSSL_NAMES: &[&str] = &["libssl.so.3", "libssl.so.1.1", "libgnutls.so.30"];
 
 /// Directories searched for libssl besides the dynamic loader's cache.
 pub const LIB_DIRS: &[&str] = &[
@@ -233,7 +316,7 @@ pub fn libssl_in_ld_cache(cache: &[u8]) -> Vec<PathBuf> {
     out
 }
 
-/// Files a running process may call OpenSSL from: its executable and the libssl it mapped,
+/// Files a running process may call TLS from: its executable and the libssl/libgnutls it mapped,
 /// as paths usable from this (the host's) mount namespace.
 ///
 /// Paths go through `/proc/<pid>/root`, so a library inside a container resolves to the
@@ -254,7 +337,8 @@ pub fn process_files(pid: u32) -> Vec<PathBuf> {
             continue;
         }
         let name = Path::new(path).file_name().and_then(|n| n.to_str());
-        if name.is_some_and(|n| n.starts_with("libssl.so")) && seen.insert(path.to_string()) {
+        let tls = name.is_some_and(|n| n.starts_with("libssl.so") || n.starts_with("libgnutls.so"));
+        if tls && seen.insert(path.to_string()) {
             out.push(root.join(&path[1..]));
         }
     }
@@ -281,24 +365,60 @@ mod tests {
             .expect("libssl.so.3 must be installed (apt-get install libssl3)")
     }
 
+    fn one_plan(path: &Path) -> Plan {
+        let mut plans = plans(path).unwrap();
+        assert_eq!(plans.len(), 1, "{}: {plans:?}", path.display());
+        plans.remove(0)
+    }
+
     #[test]
     fn libssl3_is_found_and_exports_every_probed_function() {
         let lib = libssl3();
         assert!(lib.is_absolute(), "{}", lib.display());
-        let ex = ssl_exports(&lib).unwrap();
-        assert!(ex.is_target());
-        for f in SslFn::ALL {
-            assert!(
-                ex.offset(f).is_some(),
-                "{} lacks {}",
-                lib.display(),
-                f.symbol()
-            );
-        }
+        let plan = one_plan(&lib);
+        assert_eq!(plan.lib, TlsLib::OpenSsl);
+        assert!(plan.missing.is_empty(), "{plan:?}");
+        assert_eq!(
+            plan.functions(),
+            [
+                "SSL_write",
+                "SSL_read",
+                "SSL_write_ex",
+                "SSL_read_ex",
+                "SSL_free"
+            ]
+        );
+        // return probes before entries, every program of the object used
+        assert_eq!(
+            plan.hooks.iter().map(|h| h.program).collect::<Vec<_>>(),
+            PROGRAMS
+        );
         // distinct functions, distinct offsets
-        let mut offs: Vec<u64> = ex.offsets.iter().map(|(_, o)| *o).collect();
+        let mut offs: Vec<u64> = plan.hooks.iter().map(|h| h.offset).collect();
         offs.dedup();
-        assert_eq!(offs.len(), SslFn::ALL.len());
+        assert_eq!(offs.len(), 5);
+    }
+
+    #[test]
+    fn gnutls_is_found_and_probed_with_the_openssl_shaped_programs() {
+        let lib = find_libssl()
+            .into_iter()
+            .find(|p| p.to_string_lossy().contains("libgnutls.so.30"))
+            .expect("libgnutls.so.30 must be installed (apt-get install libgnutls30)");
+        let plan = one_plan(&lib);
+        assert_eq!(plan.lib, TlsLib::GnuTls);
+        assert!(plan.missing.is_empty(), "{plan:?}");
+        let hooks: Vec<(&str, &str)> = plan.hooks.iter().map(|h| (h.function, h.program)).collect();
+        assert_eq!(
+            hooks,
+            [
+                ("gnutls_record_send", "ssl_write_return"),
+                ("gnutls_record_send", "ssl_write_entry"),
+                ("gnutls_record_recv", "ssl_read_return"),
+                ("gnutls_record_recv", "ssl_read_entry"),
+                ("gnutls_deinit", "ssl_free_entry"),
+            ]
+        );
     }
 
     #[test]
@@ -308,17 +428,16 @@ mod tests {
             node.exists(),
             "/usr/bin/node must be installed (apt-get install nodejs)"
         );
-        let ex = ssl_exports(node).unwrap();
-        assert!(ex.is_target(), "node should export SSL_write: {ex:?}");
-        assert!(ex.offset(SslFn::Read).is_some());
+        let plan = one_plan(node);
+        assert_eq!(plan.lib, TlsLib::OpenSsl);
+        assert!(plan.functions().contains(&"SSL_read"), "{plan:?}");
     }
 
     #[test]
     fn a_program_importing_libssl_is_not_a_target() {
         // curl links libssl dynamically: SSL_write is an import, not a definition.
-        let ex = ssl_exports(Path::new("/usr/bin/curl")).unwrap();
-        assert!(!ex.is_target(), "{ex:?}");
-        assert!(ex.offsets.is_empty());
+        let plans = plans(Path::new("/usr/bin/curl")).unwrap();
+        assert!(plans.is_empty(), "{plans:?}");
     }
 
     #[test]
@@ -330,10 +449,10 @@ mod tests {
         let empty = dir.join("empty");
         fs::write(&empty, "").unwrap();
         for p in [&script, &empty] {
-            let err = ssl_exports(p).unwrap_err();
+            let err = plans(p).unwrap_err();
             assert!(format!("{err:#}").contains("not an ELF"), "{err:#}");
         }
-        assert!(ssl_exports(&dir.join("missing")).is_err());
+        assert!(plans(&dir.join("missing")).is_err());
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -6,8 +6,8 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use aisensor_event::raw::{Direction, SslFunc, CHUNK_LEN};
-use aisensor_probe::{ProbeConfig, SslFn};
+use aisensor_event::raw::{Direction, SslFunc, TlsLib, CHUNK_LEN};
+use aisensor_probe::ProbeConfig;
 use common::*;
 
 #[test]
@@ -38,6 +38,7 @@ fn curl_request_and_response_arrive_via_ssl_write_and_ssl_read() {
             Direction::Read => SslFunc::SslRead,
         };
         assert_eq!(r.func, want, "curl uses SSL_read/SSL_write");
+        assert_eq!(r.lib, TlsLib::OpenSsl);
         assert_eq!(
             r.call_len as usize,
             r.data.len(),
@@ -49,6 +50,52 @@ fn curl_request_and_response_arrive_via_ssl_write_and_ssl_read() {
     let c = probe.counters().unwrap();
     assert_eq!(c.ring_drops, 0, "{c:?}");
     assert!(c.ssl_records >= 2, "{c:?}");
+}
+
+#[test]
+fn wget_is_captured_through_gnutls() {
+    // Debian's wget links GnuTLS, not OpenSSL.
+    let mut probe = load(&test_config());
+    assert!(
+        probe.targets().iter().any(|t| t.lib == TlsLib::GnuTls),
+        "libgnutls.so.30 must be found and probed: {:?}",
+        probe.targets()
+    );
+    let srv = server();
+    let marker = format!("/wget-marker-{}", std::process::id());
+    let (pid, out) = run(Command::new("wget")
+        .args([
+            "-q",
+            "-O",
+            "-",
+            "--no-check-certificate",
+            "--timeout=10",
+            "--tries=1",
+        ])
+        .arg(format!("https://127.0.0.1:{}{marker}", srv.port)));
+    assert!(out.status.success(), "wget failed: {out:?}");
+    let reply = format!("pong {marker}");
+
+    // wget ends its session with gnutls_deinit before it exits.
+    let seen = collect(&mut probe, &[pid], |s| {
+        contains(&s.stream(pid, Direction::Read), reply.as_bytes()) && !s.frees.is_empty()
+    });
+    let sent = seen.stream(pid, Direction::Write);
+    let request_line = format!("GET {marker} HTTP/1.1\r\n");
+    assert!(
+        sent.starts_with(request_line.as_bytes()),
+        "{:?}",
+        String::from_utf8_lossy(&sent)
+    );
+    assert!(seen
+        .stream(pid, Direction::Read)
+        .starts_with(b"HTTP/1.1 200"));
+    let session = seen.ssl_of(pid)[0].ssl;
+    for r in seen.ssl_of(pid) {
+        assert_eq!(r.lib, TlsLib::GnuTls, "{r:?}");
+        assert_eq!(r.ssl, session, "one gnutls_session_t");
+    }
+    assert!(seen.frees.contains(&(pid, session)), "{:?}", seen.frees);
 }
 
 #[test]
@@ -107,7 +154,7 @@ fn node_is_probed_through_its_own_statically_linked_openssl() {
         .into_iter()
         .find(|t| t.path == node)
         .expect("node is listed as a target");
-    assert!(t.attached.contains(&SslFn::Write) && t.attached.contains(&SslFn::Read));
+    assert!(t.attached.contains(&"SSL_write") && t.attached.contains(&"SSL_read"));
 
     let srv = server();
     let marker = format!("/node-marker-{}", std::process::id());

@@ -186,6 +186,45 @@ impl Env {
         spawn(c)
     }
 
+    /// `program`, in a mount namespace of its own whose `/etc/hosts` resolves the providers'
+    /// host names to 127.0.0.1: for clients that cannot be told where to connect (`wget` has no
+    /// `--resolve`; agents take a base URL, not an address). The program keeps the pid of the
+    /// returned command (`unshare` and `sh` exec it).
+    pub fn resolving(&self, program: &str) -> Result<Command> {
+        let hosts = self.dir.path().join("hosts");
+        if !hosts.exists() {
+            // Every name the test certificate covers (localhost among them).
+            std::fs::write(
+                &hosts,
+                format!("127.0.0.1 {}\n", crate::tls::HOSTS.join(" ")),
+            )?;
+        }
+        let mut c = Command::new("unshare");
+        c.args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+            .arg(r#"mount --bind "$0" /etc/hosts && exec "$@""#)
+            .arg(&hosts)
+            .arg(program);
+        Ok(c)
+    }
+
+    /// wget (Debian's links GnuTLS): one POST.
+    pub fn wget(&self, host: &str, path: &str, body: &str, headers: &[&str]) -> Result<Child> {
+        let port = self.api.port;
+        let mut c = self.resolving("wget")?;
+        c.args(["-q", "-O", "/dev/null", "--tries=1", "--timeout=20"])
+            .arg(format!(
+                "--ca-certificate={}",
+                self.ca.ca_pem_path.display()
+            ))
+            .arg(format!("--post-file={}", self.body_file(body)?.display()))
+            .arg("--header=Content-Type: application/json");
+        for h in headers {
+            c.arg(format!("--header={h}"));
+        }
+        c.arg(format!("https://{host}:{port}{path}"));
+        spawn(c)
+    }
+
     /// curl (libcurl + libssl): one request, the host name resolved to 127.0.0.1.
     pub fn curl(&self, host: &str, path: &str, body: &str, headers: &[&str]) -> Result<Child> {
         let port = self.api.port;

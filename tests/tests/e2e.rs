@@ -26,6 +26,7 @@ const FIELDS: &[&str] = &[
     "ai.http.status",
     "ai.exchange_id",
     "ai.secrets.count",
+    "ai.conn.tls_lib",
 ];
 
 const OPENAI_KEY: &str = "Authorization: Bearer sk-proj-e2eTESTKEY0123456789";
@@ -82,7 +83,7 @@ fn every_client_and_provider_is_captured() {
     let mut host = live(json!({}));
     let env = Env::start().unwrap();
     let mut cases = Vec::new();
-    for client in ["curl", "python", "node"] {
+    for client in ["curl", "python", "node", "wget"] {
         for provider in ["openai", "anthropic"] {
             for stream in [false, true] {
                 let (host_name, path, body, headers) = match provider {
@@ -102,6 +103,7 @@ fn every_client_and_provider_is_captured() {
                 let child = match client {
                     "curl" => env.curl(host_name, path, &body, &headers),
                     "python" => env.python(host_name, path, &body, 1, &headers),
+                    "wget" => env.wget(host_name, path, &body, &headers),
                     _ => env.node(host_name, path, &body, 1, &headers),
                 }
                 .unwrap();
@@ -145,6 +147,12 @@ fn every_client_and_provider_is_captured() {
             assert_eq!(r.get("ai.server"), server, "{what}");
             assert_eq!(r.get("ai.proc.name"), expected_name, "{what}");
             assert_eq!(r.get("ai.exchange_id"), req.get("ai.exchange_id"), "{what}");
+            let tls_lib = if c.client == "wget" {
+                "gnutls"
+            } else {
+                "openssl"
+            };
+            assert_eq!(r.get("ai.conn.tls_lib"), tls_lib, "{what}");
             let text = String::from_utf8_lossy(&r.payload);
             assert!(
                 !text.contains("e2eTESTKEY"),

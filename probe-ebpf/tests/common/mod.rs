@@ -12,7 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use aisensor_event::raw::{Direction, ProcRecord, RawRecord, SslFunc, FLAG_TRUNCATED};
+use aisensor_event::raw::{Direction, ProcRecord, RawRecord, SslFunc, TlsLib, FLAG_TRUNCATED};
 use aisensor_probe::{Probe, ProbeConfig};
 
 pub const TIMEOUT: Duration = Duration::from_secs(15);
@@ -167,6 +167,7 @@ pub struct Ssl {
     pub offset: u32,
     pub dir: Direction,
     pub func: SslFunc,
+    pub lib: TlsLib,
     pub data: Vec<u8>,
 }
 
@@ -253,6 +254,7 @@ pub fn collect(probe: &mut Probe, pids: &[u32], mut done: impl FnMut(&Seen) -> b
                     offset: r.offset,
                     dir: r.dir,
                     func: r.func,
+                    lib: r.lib,
                     data: r.data.to_vec(),
                 }),
                 Ok(RawRecord::Exec(p)) => seen.procs.push((ProcKind::Exec, p)),
