@@ -210,7 +210,10 @@ pub fn detect(
         return None;
     }
     let path = path.split('?').next().unwrap_or("");
-    let provider = provider_of(host, host_map);
+    // A host the user's map or the built-in table does not name is Ollama's if the request
+    // goes to Ollama's port (for its OpenAI-compatible paths too).
+    let provider = provider_of(host, host_map)
+        .or_else(|| (host_port(head) == Some(ollama::PORT)).then(|| "ollama".to_string()));
     // `/responses` and `/embeddings` are common words: on a host not known to serve an AI
     // API, only the versioned paths of the OpenAI API (and Azure's `/openai/...`) count.
     let api_path = |name: &str| {
@@ -258,16 +261,15 @@ pub fn detect(
     }
     if let Some(api) = ollama::path_api(path) {
         // Ollama's own API: its provider is Ollama wherever it is served, unless the user's
-        // map names the host. Its paths are common words: only a known host or Ollama's port
-        // vouch for them without a look at the body.
-        let vouched = provider.is_some() || host_port(head) == Some(ollama::PORT);
+        // map names the host. Its paths are common words: only a known host (Ollama's port
+        // included) vouches for them without a look at the body.
         return Some(Detected {
+            generic_path: provider.is_none(),
             provider: provider.unwrap_or_else(|| "ollama".to_string()),
             api,
             operation: ollama::operation(api),
             model_from_path: None,
             stream_from_path: false,
-            generic_path: !vouched,
         });
     }
     let api = if path.ends_with("/chat/completions") {
@@ -886,6 +888,28 @@ mod tests {
         assert!(d("localhost:11434", "/api/chat/x", &[]).is_none());
         let h = head(&[("host", "localhost:11434")]);
         assert!(detect("localhost", "GET", "/api/chat", &h, &[]).is_none());
+        // Ollama's port is Ollama's for its OpenAI-compatible API too.
+        let compat = d("localhost:11434", "/v1/chat/completions", &[]).unwrap();
+        assert_eq!(
+            (compat.provider.as_str(), compat.api),
+            ("ollama", Api::OpenAiChat)
+        );
+        let compat = d("127.0.0.1:11434", "/v1/embeddings", &[]).unwrap();
+        assert_eq!(
+            (compat.provider.as_str(), compat.generic_path),
+            ("ollama", false)
+        );
+        let mine = vec![("localhost".to_string(), "my-llm".to_string())];
+        assert_eq!(
+            d("localhost:11434", "/api/chat", &mine).unwrap().provider,
+            "my-llm"
+        );
+        assert_eq!(
+            d("localhost:8000", "/v1/chat/completions", &[])
+                .unwrap()
+                .provider,
+            "unknown"
+        );
         // The generic OpenAI paths are unchanged: known hosts vouch, others need a model.
         let oa = detect("llm.internal", "POST", "/v1/responses", &head(&[]), &[]).unwrap();
         assert!(oa.generic_path && !confirmed(&oa, None));
