@@ -6,6 +6,7 @@
 use aisensor_decode::decode::encoding::decode_body;
 use aisensor_decode::decode::eventstream::{self, EventStreamParser};
 use aisensor_decode::decode::http1::{Limits, Message, MessageParser, Role};
+use aisensor_decode::decode::ndjson;
 use aisensor_decode::decode::sse::{parse_all, SseEvent, SseParser};
 use aisensor_decode::providers::{self, Api, BodyFormat, InvokeFamily, RequestInfo, ResponseInfo};
 use aisensor_event::payload::{ToolCall, Usage};
@@ -868,11 +869,13 @@ fn garbage_fails_cleanly_everywhere() {
         }
         let events = parse_all(g);
         let (messages, _) = eventstream::parse_all(g);
+        let lines = ndjson::parse_all(g);
         for api in Api::ALL {
             let _ = providers::parse_request(api, g);
             let _ = providers::parse_response(api, g);
             let _ = providers::parse_stream(api, &events);
             let _ = providers::parse_aws_event_stream(api, &messages);
+            let _ = providers::parse_ndjson(api, &lines);
         }
     }
     // Deep nesting must not overflow the stack.
@@ -883,6 +886,7 @@ fn garbage_fails_cleanly_everywhere() {
         ..Default::default()
     };
     let _ = providers::parse_stream(Api::AnthropicMessages, std::slice::from_ref(&ev));
+    let _ = providers::parse_ndjson(Api::OllamaChat, &[ev.data.into_bytes()]);
 }
 
 #[test]

@@ -5,4 +5,5 @@ pub mod eventstream;
 pub mod hpack;
 pub mod http1;
 pub mod http2;
+pub mod ndjson;
 pub mod sse;

@@ -4,6 +4,7 @@
 pub mod anthropic;
 pub mod bedrock;
 pub mod gemini;
+pub mod ollama;
 pub mod openai;
 pub mod openai_embeddings;
 pub mod openai_responses;
@@ -12,6 +13,7 @@ pub use bedrock::InvokeFamily;
 
 use crate::decode::eventstream;
 use crate::decode::http1::Head;
+use crate::decode::ndjson;
 use crate::decode::sse::{self, SseEvent};
 use aisensor_event::payload::{ToolCall, Usage};
 
@@ -38,11 +40,17 @@ pub enum Api {
     /// (`POST /model/{modelId}/invoke[-with-response-stream]`): the format of the model's
     /// provider, which the path's model id names.
     BedrockInvoke(InvokeFamily),
+    /// Ollama `POST /api/chat`.
+    OllamaChat,
+    /// Ollama `POST /api/generate`.
+    OllamaGenerate,
+    /// Ollama `POST /api/embed` (and the older `/api/embeddings`).
+    OllamaEmbed,
 }
 
 impl Api {
     /// Every API, with every Bedrock model family: for tests that must hold for all of them.
-    pub const ALL: [Api; 15] = [
+    pub const ALL: [Api; 18] = [
         Api::OpenAiChat,
         Api::OpenAiResponses,
         Api::OpenAiEmbeddings,
@@ -58,23 +66,30 @@ impl Api {
         Api::BedrockInvoke(InvokeFamily::Mistral),
         Api::BedrockInvoke(InvokeFamily::Cohere),
         Api::BedrockInvoke(InvokeFamily::Unknown),
+        Api::OllamaChat,
+        Api::OllamaGenerate,
+        Api::OllamaEmbed,
     ];
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Detected {
     /// `gen_ai.provider.name` value: `openai`, `anthropic`, `azure.ai.openai`, ... or
-    /// `unknown` for an unrecognised host speaking a known API.
+    /// `unknown` for an unrecognised host speaking a known API (`ollama` for one speaking
+    /// Ollama's own API).
     pub provider: String,
     pub api: Api,
-    /// `gen_ai.operation.name`: `chat` (chat completions, responses, messages),
-    /// `generate_content` (Gemini) or `embeddings`.
+    /// `gen_ai.operation.name`: `chat` (chat completions, responses, messages, Ollama chat),
+    /// `generate_content` (Gemini), `text_completion` (Ollama generate) or `embeddings`.
     pub operation: &'static str,
     /// The model the URL names (an Azure OpenAI deployment, a Gemini model), for a request
     /// body that names none; [`parse_request_for`] applies it.
     pub model_from_path: Option<String>,
     /// The URL asks for a stream (Gemini's `streamGenerateContent`), whatever the body says.
     pub stream_from_path: bool,
+    /// The path alone does not show an AI API (`/v1/responses`, `/api/chat` are common words,
+    /// here on a host not known to serve one): [`confirmed`] asks the body.
+    pub generic_path: bool,
 }
 
 /// What a request says.
@@ -137,6 +152,7 @@ const KNOWN_HOSTS: &[(&str, &str)] = &[
     ("api.together.xyz", "together_ai"),
     ("api.fireworks.ai", "fireworks"),
     ("api.perplexity.ai", "perplexity"),
+    ("ollama.com", "ollama"),
     ("generativelanguage.googleapis.com", "gcp.gemini"),
     ("aiplatform.googleapis.com", "gcp.vertex_ai"),
     ("*-aiplatform.googleapis.com", "gcp.vertex_ai"),
@@ -174,8 +190,15 @@ pub fn provider_of(host: &str, host_map: &[(String, String)]) -> Option<String> 
         .map(|(_, p)| p.to_string())
 }
 
+/// The port the `Host` header names, if it names one (`[::1]:11434` too).
+fn host_port(head: &Head) -> Option<u16> {
+    let (_, port) = head.header("host")?.trim().rsplit_once(':')?;
+    port.parse().ok()
+}
+
 /// Which AI API an exchange speaks, from the request alone. `host` is the `Host` header
-/// without port, lower-cased; only POSTs are API calls here.
+/// without port, lower-cased (the port, when it matters, is read from `head`); only POSTs are
+/// API calls here.
 pub fn detect(
     host: &str,
     method: &str,
@@ -187,7 +210,10 @@ pub fn detect(
         return None;
     }
     let path = path.split('?').next().unwrap_or("");
-    let provider = provider_of(host, host_map);
+    // A host the user's map or the built-in table does not name is Ollama's if the request
+    // goes to Ollama's port (for its OpenAI-compatible paths too).
+    let provider = provider_of(host, host_map)
+        .or_else(|| (host_port(head) == Some(ollama::PORT)).then(|| "ollama".to_string()));
     // `/responses` and `/embeddings` are common words: on a host not known to serve an AI
     // API, only the versioned paths of the OpenAI API (and Azure's `/openai/...`) count.
     let api_path = |name: &str| {
@@ -210,6 +236,7 @@ pub fn detect(
                 operation: "chat",
                 model_from_path: Some(call.model),
                 stream_from_path: call.stream,
+                generic_path: false,
             });
         }
     }
@@ -229,6 +256,20 @@ pub fn detect(
             },
             model_from_path: Some(model.to_string()),
             stream_from_path: method == "streamGenerateContent",
+            generic_path: false,
+        });
+    }
+    if let Some(api) = ollama::path_api(path) {
+        // Ollama's own API: its provider is Ollama wherever it is served, unless the user's
+        // map names the host. Its paths are common words: only a known host (Ollama's port
+        // included) vouches for them without a look at the body.
+        return Some(Detected {
+            generic_path: provider.is_none(),
+            provider: provider.unwrap_or_else(|| "ollama".to_string()),
+            api,
+            operation: ollama::operation(api),
+            model_from_path: None,
+            stream_from_path: false,
         });
     }
     let api = if path.ends_with("/chat/completions") {
@@ -245,6 +286,8 @@ pub fn detect(
         return None;
     };
     Some(Detected {
+        generic_path: provider.is_none()
+            && matches!(api, Api::OpenAiResponses | Api::OpenAiEmbeddings),
         provider: provider.unwrap_or_else(|| "unknown".to_string()),
         api,
         operation: if api == Api::OpenAiEmbeddings {
@@ -258,12 +301,13 @@ pub fn detect(
 }
 
 /// Whether the request body bears out what [`detect`] guessed from the head. On a host not
-/// known to serve an AI API, `/v1/responses` and `/v1/embeddings` may be some other service's
-/// words: such a request is an API call only if its body is JSON that names a model. (A chat
-/// completions or messages path is specific enough to report even when its body is unreadable.)
+/// known to serve an AI API, `/v1/responses`, `/v1/embeddings` and Ollama's `/api/chat`,
+/// `/api/generate`, `/api/embed` may be some other service's words (unless the port is
+/// Ollama's): such a request is an API call only if its body is JSON that names a model. (A
+/// chat completions or messages path is specific enough to report even when its body is
+/// unreadable.)
 pub fn confirmed(detected: &Detected, info: Option<&RequestInfo>) -> bool {
-    let generic_path = matches!(detected.api, Api::OpenAiResponses | Api::OpenAiEmbeddings);
-    detected.provider != "unknown" || !generic_path || info.is_some_and(|i| !i.model.is_empty())
+    !detected.generic_path || info.is_some_and(|i| !i.model.is_empty())
 }
 
 /// `<deployment>` and what follows it in an Azure OpenAI path
@@ -301,6 +345,7 @@ pub fn parse_request(api: Api, body: &[u8]) -> Result<RequestInfo, ProviderError
         Api::GeminiGenerate | Api::GeminiEmbed => gemini::request(&v),
         Api::BedrockConverse => bedrock::converse_request(&v),
         Api::BedrockInvoke(f) => bedrock::invoke_request(f, &v),
+        Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed => ollama::request(api, &v),
     })
 }
 
@@ -316,6 +361,7 @@ pub fn parse_response(api: Api, body: &[u8]) -> Result<ResponseInfo, ProviderErr
         Api::GeminiEmbed => gemini::embed_response(&v),
         Api::BedrockConverse => bedrock::converse_response(&v),
         Api::BedrockInvoke(f) => bedrock::invoke_response(f, &v),
+        Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed => ollama::response(&v),
     })
 }
 
@@ -337,6 +383,21 @@ pub fn parse_stream(api: Api, events: &[SseEvent]) -> Result<ResponseInfo, Provi
         // Bedrock streams in AWS's binary framing: [`read_response`] reads it.
         Api::BedrockConverse | Api::BedrockInvoke(_) => Err(ProviderError::BadStream(
             "Bedrock does not send server-sent events".into(),
+        )),
+        // Ollama streams newline-delimited JSON: [`parse_ndjson`] reads it.
+        Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed => Err(ProviderError::BadStream(
+            "Ollama does not send server-sent events".into(),
+        )),
+    }
+}
+
+/// A reassembled newline-delimited JSON stream (Ollama's), one JSON text per line. Lines
+/// that are not the API's JSON are skipped and counted in `bad_events`.
+pub fn parse_ndjson(api: Api, lines: &[Vec<u8>]) -> Result<ResponseInfo, ProviderError> {
+    match api {
+        Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed => ollama::stream(lines),
+        _ => Err(ProviderError::BadStream(
+            "a newline-delimited JSON stream from an API that sends none".into(),
         )),
     }
 }
@@ -365,6 +426,9 @@ pub enum BodyFormat {
     Sse,
     /// `application/vnd.amazon.eventstream`: AWS's binary event stream (Bedrock).
     AwsEventStream,
+    /// `application/x-ndjson` (also `application/ndjson`, `application/jsonl`):
+    /// newline-delimited JSON (Ollama).
+    Ndjson,
 }
 
 pub fn body_format(head: &Head) -> BodyFormat {
@@ -377,12 +441,21 @@ pub fn body_format(head: &Head) -> BodyFormat {
         BodyFormat::Sse
     } else if is("application/vnd.amazon.eventstream") {
         BodyFormat::AwsEventStream
+    } else if [
+        "application/x-ndjson",
+        "application/ndjson",
+        "application/jsonl",
+    ]
+    .into_iter()
+    .any(is)
+    {
+        BodyFormat::Ndjson
     } else {
         BodyFormat::Json
     }
 }
 
-/// The response is a stream of events (server-sent, or AWS's binary ones).
+/// The response is a stream of events (server-sent, AWS's binary ones, or JSON lines).
 pub fn is_event_stream(head: &Head) -> bool {
     body_format(head) != BodyFormat::Json
 }
@@ -405,6 +478,7 @@ pub fn read_response(api: Api, head: &Head, body: &[u8]) -> Result<ResponseInfo,
                 r.bad_events += stats.bad_messages + stats.oversized + u32::from(truncated);
                 r
             }
+            BodyFormat::Ndjson => parse_ndjson(api, &ndjson::parse_all(body))?,
         }
     };
     if matches!(api, Api::BedrockConverse | Api::BedrockInvoke(_)) {
@@ -764,6 +838,109 @@ mod tests {
     }
 
     #[test]
+    fn ollama_by_its_paths_on_its_port_or_known_hosts_else_by_a_body_naming_a_model() {
+        let d = |host_header: &str, path: &str, map: &[(String, String)]| {
+            let h = head(&[("host", host_header)]);
+            let host = host_header.rsplit_once(':').map_or(host_header, |(h, _)| h);
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            detect(host, "POST", path, &h, map)
+        };
+        for (path, api, op) in [
+            ("/api/chat", Api::OllamaChat, "chat"),
+            ("/api/generate", Api::OllamaGenerate, "text_completion"),
+            ("/api/embed", Api::OllamaEmbed, "embeddings"),
+            ("/api/embeddings", Api::OllamaEmbed, "embeddings"),
+        ] {
+            let got = d("localhost:11434", path, &[]).unwrap();
+            assert_eq!(
+                (
+                    got.provider.as_str(),
+                    got.api,
+                    got.operation,
+                    got.generic_path
+                ),
+                ("ollama", api, op, false),
+                "{path}"
+            );
+        }
+        assert!(!d("[::1]:11434", "/api/chat", &[]).unwrap().generic_path);
+        assert!(!d("ollama.com", "/api/chat", &[]).unwrap().generic_path);
+        let map = vec![("gpu-box.lan".to_string(), "ollama".to_string())];
+        let known = d("gpu-box.lan:8080", "/api/generate", &map).unwrap();
+        assert_eq!(
+            (known.provider.as_str(), known.generic_path),
+            ("ollama", false)
+        );
+        // Elsewhere a common word: reported, as `ollama`, only if the body names a model.
+        let web = d("chat.example:8443", "/api/chat", &[]).unwrap();
+        assert_eq!((web.provider.as_str(), web.generic_path), ("ollama", true));
+        let info = |body: &[u8]| parse_request_for(&web, body).ok();
+        assert!(!confirmed(&web, None));
+        assert!(!confirmed(&web, info(br#"{"text":"hi"}"#).as_ref()));
+        assert!(!confirmed(&web, info(b"room=1&msg=hi").as_ref()));
+        assert!(confirmed(&web, info(br#"{"model":"llama3.2"}"#).as_ref()));
+        assert!(confirmed(
+            &d("localhost:11434", "/api/chat", &[]).unwrap(),
+            None
+        ));
+        // Not Ollama's: other paths, other methods.
+        assert!(d("localhost:11434", "/api/tags", &[]).is_none());
+        assert!(d("localhost:11434", "/api/chat/x", &[]).is_none());
+        let h = head(&[("host", "localhost:11434")]);
+        assert!(detect("localhost", "GET", "/api/chat", &h, &[]).is_none());
+        // Ollama's port is Ollama's for its OpenAI-compatible API too.
+        let compat = d("localhost:11434", "/v1/chat/completions", &[]).unwrap();
+        assert_eq!(
+            (compat.provider.as_str(), compat.api),
+            ("ollama", Api::OpenAiChat)
+        );
+        let compat = d("127.0.0.1:11434", "/v1/embeddings", &[]).unwrap();
+        assert_eq!(
+            (compat.provider.as_str(), compat.generic_path),
+            ("ollama", false)
+        );
+        let mine = vec![("localhost".to_string(), "my-llm".to_string())];
+        assert_eq!(
+            d("localhost:11434", "/api/chat", &mine).unwrap().provider,
+            "my-llm"
+        );
+        assert_eq!(
+            d("localhost:8000", "/v1/chat/completions", &[])
+                .unwrap()
+                .provider,
+            "unknown"
+        );
+        // The generic OpenAI paths are unchanged: known hosts vouch, others need a model.
+        let oa = detect("llm.internal", "POST", "/v1/responses", &head(&[]), &[]).unwrap();
+        assert!(oa.generic_path && !confirmed(&oa, None));
+        let oa = detect("api.openai.com", "POST", "/v1/responses", &head(&[]), &[]).unwrap();
+        assert!(!oa.generic_path);
+    }
+
+    #[test]
+    fn json_lines_by_their_content_types() {
+        let h = |ct: &str| head(&[("content-type", ct)]);
+        for ct in [
+            "application/x-ndjson",
+            "Application/NDJSON; charset=utf-8",
+            "application/jsonl",
+        ] {
+            assert_eq!(body_format(&h(ct)), BodyFormat::Ndjson, "{ct}");
+            assert!(is_event_stream(&h(ct)));
+        }
+        assert_eq!(
+            body_format(&h("application/json; charset=utf-8")),
+            BodyFormat::Json
+        );
+        let body =
+            b"{\"model\":\"m\",\"response\":\"hi\"}\r\n{\"done\":true,\"done_reason\":\"stop\"}";
+        let r = read_response(Api::OllamaGenerate, &h("application/x-ndjson"), body).unwrap();
+        assert_eq!((r.completion.as_str(), r.finish_reasons.len()), ("hi", 1));
+        // Only Ollama sends them.
+        assert!(read_response(Api::OpenAiChat, &h("application/x-ndjson"), body).is_err());
+    }
+
+    #[test]
     fn the_users_host_map_comes_first() {
         let map = vec![
             ("api.openai.com".to_string(), "my-proxy".to_string()),
@@ -831,6 +1008,7 @@ mod tests {
                 Err(ProviderError::BadJson(_))
             ));
             assert!(parse_stream(api, &[]).is_err());
+            assert!(parse_ndjson(api, &[]).is_err());
             // Valid JSON of the wrong shape is no error: nothing is found in it.
             assert_eq!(
                 parse_request(api, b"[1,2]").unwrap(),
