@@ -82,6 +82,8 @@ pub struct Probe {
     /// Files checked and found to hold no TLS library, with their mtime (a rebuilt file is
     /// checked again).
     not_targets: HashSet<(FileId, i64)>,
+    /// Our mount namespace (inode of `/proc/self/ns/mnt`), whose libraries are probed at load.
+    own_mount_ns: Option<u64>,
 }
 
 impl Probe {
@@ -139,6 +141,7 @@ impl Probe {
             targets: Vec::new(),
             attached: HashSet::new(),
             not_targets: HashSet::new(),
+            own_mount_ns: fs::metadata("/proc/self/ns/mnt").map(|m| m.ino()).ok(),
         };
 
         let libs = targets::find_libssl();
@@ -208,9 +211,22 @@ impl Probe {
     /// Probes the executable and the mapped TLS libraries of process `pid` (paths resolved
     /// through `/proc/<pid>/root`, so a containerised process works). Returns how many files
     /// were newly attached; files that fail are logged, not fatal (the process may be gone).
+    ///
+    /// A process in another mount namespace than ours (a container, a bind-mounted library
+    /// directory) also has the TLS libraries of its file system probed, found as
+    /// [`targets::find_libssl`] finds the host's: at exec its libraries are not mapped yet, and
+    /// its first TLS call may come before anything else would find them. Mounts change, so this
+    /// is done at each exec there (a few dozen `stat`s; files already probed are skipped).
     pub fn attach_process(&mut self, pid: u32) -> usize {
+        let mut files = targets::process_files(pid);
+        let ns = fs::metadata(format!("/proc/{pid}/ns/mnt")).map(|m| m.ino());
+        if ns.is_ok_and(|ns| Some(ns) != self.own_mount_ns) {
+            files.extend(targets::find_libssl_in(Path::new(&format!(
+                "/proc/{pid}/root"
+            ))));
+        }
         let mut n = 0;
-        for file in targets::process_files(pid) {
+        for file in files {
             match self.attach_file(&file) {
                 Ok(true) => n += 1,
                 Ok(false) => {}

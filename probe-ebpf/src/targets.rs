@@ -238,8 +238,16 @@ const LD_SO_CACHE: &str = "/etc/ld.so.cache";
 /// Absolute, canonical paths of the libssl files on the host (ld.so.cache first, then
 /// [`LIB_DIRS`]), one per file.
 pub fn find_libssl() -> Vec<PathBuf> {
+    find_libssl_in(Path::new("/"))
+}
+
+/// [`find_libssl`] in the file system a process sees, through its root `root` (e.g.
+/// `/proc/<pid>/root` for a process in another mount namespace: a container, or a
+/// bind-mounted library directory). The paths returned start with `root` and name the files
+/// that process would load.
+pub fn find_libssl_in(root: &Path) -> Vec<PathBuf> {
     let mut candidates = Vec::new();
-    if let Ok(cache) = fs::read(LD_SO_CACHE) {
+    if let Ok(cache) = fs::read(root.join(&LD_SO_CACHE[1..])) {
         candidates.extend(libssl_in_ld_cache(&cache));
     }
     for dir in LIB_DIRS {
@@ -250,7 +258,7 @@ pub fn find_libssl() -> Vec<PathBuf> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for c in candidates {
-        let Ok(real) = fs::canonicalize(&c) else {
+        let Some(real) = resolve_in_root(root, &c) else {
             continue;
         };
         let Ok(id) = FileId::of(&real) else { continue };
@@ -259,6 +267,53 @@ pub fn find_libssl() -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// `path` (absolute, as a process with root `root` names it) with its symbolic links followed
+/// inside that root: an absolute link target starts again from `root`, not from ours (which
+/// `fs::canonicalize` would do). `None` if it does not resolve to an existing file.
+fn resolve_in_root(root: &Path, path: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    let mut todo: Vec<std::ffi::OsString> = path
+        .components()
+        .rev()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
+    let mut cur = PathBuf::new(); // relative to root
+    let mut links = 0;
+    while let Some(part) = todo.pop() {
+        if part == ".." {
+            cur.pop();
+            continue;
+        }
+        let next = cur.join(&part);
+        let meta = fs::symlink_metadata(root.join(&next)).ok()?;
+        if !meta.file_type().is_symlink() {
+            cur = next;
+            continue;
+        }
+        links += 1;
+        if links > 40 {
+            return None;
+        }
+        let target = fs::read_link(root.join(&next)).ok()?;
+        if target.is_absolute() {
+            cur = PathBuf::new();
+        }
+        for c in target.components().rev() {
+            match c {
+                Component::Normal(n) => todo.push(n.to_os_string()),
+                Component::ParentDir => todo.push("..".into()),
+                _ => {}
+            }
+        }
+    }
+    let full = root.join(cur);
+    full.is_file().then_some(full)
 }
 
 /// Runtimes known to link OpenSSL in and export its symbols (node). They are probed at load
@@ -475,6 +530,41 @@ mod tests {
         let libs = find_libssl();
         let ids: HashSet<FileId> = libs.iter().map(|p| FileId::of(p).unwrap()).collect();
         assert_eq!(ids.len(), libs.len(), "{libs:?}");
+    }
+
+    #[test]
+    fn links_are_followed_inside_the_root_they_belong_to() {
+        use std::os::unix::fs::symlink;
+        let root = std::env::temp_dir().join(format!("aisensor-root-{}", std::process::id()));
+        let lib = root.join("usr/lib/x86_64-linux-gnu");
+        fs::create_dir_all(&lib).unwrap();
+        fs::write(lib.join("libssl.so.3"), b"not the host's").unwrap();
+        // merged /usr, relative; and an absolute link that must stay inside `root`
+        symlink("usr/lib", root.join("lib")).unwrap();
+        symlink(
+            "/usr/lib/x86_64-linux-gnu/libssl.so.3",
+            lib.join("libssl.so.1.1"),
+        )
+        .unwrap();
+        let want = root.join("usr/lib/x86_64-linux-gnu/libssl.so.3");
+        assert_eq!(
+            resolve_in_root(&root, Path::new("/lib/x86_64-linux-gnu/libssl.so.3")),
+            Some(want.clone())
+        );
+        assert_eq!(
+            resolve_in_root(&root, Path::new("/usr/lib/x86_64-linux-gnu/libssl.so.1.1")),
+            Some(want.clone())
+        );
+        assert_eq!(
+            resolve_in_root(&root, Path::new("/usr/lib/missing.so")),
+            None
+        );
+        // one file, found once, inside the root
+        assert_eq!(find_libssl_in(&root), vec![want]);
+        // a loop ends
+        symlink("loop", root.join("loop")).unwrap();
+        assert_eq!(resolve_in_root(&root, Path::new("/loop")), None);
+        fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

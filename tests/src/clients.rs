@@ -4,7 +4,7 @@ use crate::server::{MockApi, Responses};
 use crate::tls::TestCa;
 use crate::TempDir;
 use anyhow::{Context, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// An OpenAI chat request with one tool, as agents send it.
@@ -85,7 +85,11 @@ impl Env {
 
     /// `py_client.py PORT CAFILE HOST MODE`, the mode's own arguments to follow.
     fn py_client(&self, host: &str, mode: &str) -> Command {
-        let mut c = Command::new("python3");
+        self.py_client_in(Command::new("python3"), host, mode)
+    }
+
+    /// [`Env::py_client`] run by `c` (`python3`, or a wrapper that execs it).
+    fn py_client_in(&self, mut c: Command, host: &str, mode: &str) -> Command {
         c.arg(Self::clients_dir().join("py_client.py"))
             .arg(self.api.port.to_string())
             .arg(&self.ca.ca_pem_path)
@@ -107,6 +111,24 @@ impl Env {
         c.arg(path)
             .arg(self.body_file(body)?)
             .arg(count.to_string())
+            .args(headers);
+        spawn(c)
+    }
+
+    /// [`Env::python`] in a mount namespace of its own where each `(file, path)` of `binds` is
+    /// bind-mounted over `path`: e.g. its own copy of libssl, as in a container.
+    pub fn python_in_namespace(
+        &self,
+        binds: &[(&Path, &str)],
+        host: &str,
+        path: &str,
+        body: &str,
+        headers: &[&str],
+    ) -> Result<Child> {
+        let mut c = self.py_client_in(self.in_namespace(binds, "python3"), host, "requests");
+        c.arg(path)
+            .arg(self.body_file(body)?)
+            .arg("1")
             .args(headers);
         spawn(c)
     }
@@ -199,12 +221,21 @@ impl Env {
                 format!("127.0.0.1 {}\n", crate::tls::HOSTS.join(" ")),
             )?;
         }
+        Ok(self.in_namespace(&[(&hosts, "/etc/hosts")], program))
+    }
+
+    /// `program` in a private mount namespace where each `(file, path)` of `binds` is
+    /// bind-mounted over `path`. The program keeps the pid of the returned command.
+    pub fn in_namespace(&self, binds: &[(&Path, &str)], program: &str) -> Command {
         let mut c = Command::new("unshare");
         c.args(["--mount", "--propagation", "private", "--", "sh", "-c"])
-            .arg(r#"mount --bind "$0" /etc/hosts && exec "$@""#)
-            .arg(&hosts)
-            .arg(program);
-        Ok(c)
+            .arg(r#"while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 99; shift 2; done; shift; exec "$@""#)
+            .arg("sh");
+        for (file, path) in binds {
+            c.arg(file).arg(path);
+        }
+        c.arg("--").arg(program);
+        c
     }
 
     /// wget (Debian's links GnuTLS): one POST.

@@ -182,6 +182,37 @@ fn every_client_and_provider_is_captured() {
 }
 
 #[test]
+fn a_client_with_its_own_libssl_in_another_mount_namespace_is_captured() {
+    // As in a container: the client's libssl is another file than the host's, under the same
+    // path, visible only in its mount namespace, and mapped only after its exec.
+    let _g = serial();
+    let mut host = live(json!({}));
+    let env = Env::start().unwrap();
+    let system = "/usr/lib/x86_64-linux-gnu/libssl.so.3";
+    let copy = env.dir.path().join("libssl.so.3");
+    std::fs::copy(system, &copy).unwrap();
+    let body = openai_body("gpt-4o", false, true);
+    let child = env
+        .python_in_namespace(
+            &[(&copy, system)],
+            "api.openai.com",
+            "/v1/chat/completions",
+            &body,
+            &[OPENAI_KEY],
+        )
+        .unwrap();
+    let pid = child.id();
+    wait_ok(child).unwrap();
+    let maps_note = "the copy is not the host's libssl: uprobes on the host's file miss it";
+    let events = events_of(&mut host, &[pid], 2, Duration::from_secs(10));
+    let kinds: Vec<&str> = events.iter().map(|r| r.get("ai.kind")).collect();
+    assert_eq!(kinds, ["ai.request", "ai.response"], "{maps_note}");
+    assert_eq!(events[1].get("ai.model"), "gpt-4o");
+    assert_eq!(events[1].get("ai.tool_name"), "get_weather");
+    assert_eq!(events[1].get("ai.proc.name"), "python3");
+}
+
+#[test]
 fn the_official_python_sdks_are_captured() {
     official_sdks_are_captured("Python", "python3", Env::sdk);
 }
